@@ -1,0 +1,203 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Gateway } from '../gateway.js';
+import type { Provider } from '../store/repo.js';
+import { POOL_NAMES, isPoolName, type PoolName } from '../routing/pools.js';
+import type { LiveMember } from '../routing/registry.js';
+import { AdminAuth, maskKey } from './auth.js';
+import { FieldError, parseId, parseMemberPatch, parseMembersInput, parseProviderInput } from './validate.js';
+import { fetchProviderModels } from './models.js';
+
+/** The admin API of CONTRACT.md, all under /admin, all behind the admin token but login. */
+export function registerAdmin(app: FastifyInstance, gw: Gateway): void {
+  const auth = new AdminAuth(gw.config.adminPassword, gw.repo);
+
+  const adminError = (reply: FastifyReply, status: number, message: string, field?: string) =>
+    reply.code(status).send({ error: field ? { message, field } : { message } });
+
+  app.post('/admin/login', async (req, reply) => {
+    const ip = req.ip;
+    if (auth.throttled(ip)) return adminError(reply, 429, 'too many wrong passwords; wait a minute');
+    const body = req.body as { password?: unknown } | undefined;
+    const password = body && typeof body === 'object' ? body.password : undefined;
+    if (typeof password !== 'string' || !auth.checkPassword(password)) {
+      auth.noteFailure(ip);
+      return adminError(reply, 401, 'wrong password');
+    }
+    const { token, expiresAt } = await auth.login();
+    return { token, expiresAt: new Date(expiresAt).toISOString() };
+  });
+
+  app.register(async (scope) => {
+    scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+      const h = req.headers.authorization;
+      const token = typeof h === 'string' && /^bearer\s+/i.test(h) ? h.replace(/^bearer\s+/i, '').trim() : '';
+      if (!(await auth.verify(token))) {
+        return adminError(reply, 401, token ? 'invalid or expired admin token' : 'admin token required: Authorization: Bearer <token>');
+      }
+    });
+
+    const providerJson = (p: Provider) => {
+      let memberCount = 0;
+      for (const pool of POOL_NAMES) for (const m of gw.registry.members(pool)) if (m.providerId === p.id) memberCount++;
+      return {
+        id: p.id,
+        name: p.name,
+        baseUrl: p.baseUrl,
+        format: p.format,
+        apiKeyMasked: maskKey(p.apiKey),
+        enabled: p.enabled,
+        cooldownSeconds: p.cooldownSeconds ?? gw.config.defaultCooldownSeconds,
+        cooldownIsDefault: p.cooldownSeconds === null,
+        options: p.options ?? {},
+        memberCount,
+        createdAt: new Date(p.createdAt).toISOString(),
+      };
+    };
+
+    const memberJson = (m: LiveMember) => {
+      const now = Date.now();
+      const state = gw.registry.state(m, now);
+      return {
+        id: m.id,
+        pool: m.pool,
+        providerId: m.providerId,
+        providerName: m.provider.name,
+        providerFormat: m.provider.format,
+        model: m.model,
+        enabled: m.enabled,
+        weight: m.weight,
+        state,
+        cooldownUntil: m.cooldownUntil !== null && m.cooldownUntil > now ? new Date(m.cooldownUntil).toISOString() : null,
+        lastError: m.lastError,
+      };
+    };
+
+    const poolJson = (pool: PoolName) => ({
+      name: pool,
+      virtualModel: gw.config.virtualModels[pool],
+      members: gw.registry.members(pool).map(memberJson),
+    });
+
+    const providerOr404 = async (req: FastifyRequest, reply: FastifyReply): Promise<Provider | null> => {
+      const id = parseId((req.params as { id: string }).id);
+      const p = id === null ? null : await gw.repo.getProvider(id);
+      if (!p) adminError(reply, 404, 'no such provider');
+      return p;
+    };
+
+    const memberOr404 = (req: FastifyRequest, reply: FastifyReply): LiveMember | null => {
+      const params = req.params as { pool: string; memberId: string };
+      if (!isPoolName(params.pool)) {
+        adminError(reply, 404, `no such pool "${params.pool}": use tool, normal or advanced`);
+        return null;
+      }
+      const id = parseId(params.memberId);
+      const m = id === null ? undefined : gw.registry.member(id);
+      if (!m || m.pool !== params.pool) {
+        adminError(reply, 404, 'no such member in this pool');
+        return null;
+      }
+      return m;
+    };
+
+    scope.get('/admin/providers', async () => ({ providers: (await gw.repo.listProviders()).map(providerJson) }));
+
+    scope.post('/admin/providers', async (req, reply) => {
+      const input = parseProviderInput(req.body, false);
+      const p = await gw.repo.createProvider({
+        name: input.name!,
+        baseUrl: input.baseUrl!,
+        apiKey: input.apiKey ?? '',
+        format: input.format!,
+        enabled: input.enabled ?? true,
+        cooldownSeconds: input.cooldownSeconds ?? null,
+        options: input.options ?? {},
+      });
+      await gw.reload();
+      req.log.info({ provider: p.name, id: p.id }, 'provider added');
+      return reply.code(201).send(providerJson(p));
+    });
+
+    scope.get('/admin/providers/:id', async (req, reply) => {
+      const p = await providerOr404(req, reply);
+      return p ? providerJson(p) : reply;
+    });
+
+    scope.patch('/admin/providers/:id', async (req, reply) => {
+      const p = await providerOr404(req, reply);
+      if (!p) return reply;
+      const input = parseProviderInput(req.body, true);
+      if (input.options) input.options = { ...p.options, ...input.options };
+      const updated = await gw.repo.updateProvider(p.id, input);
+      await gw.reload();
+      return providerJson(updated!);
+    });
+
+    scope.delete('/admin/providers/:id', async (req, reply) => {
+      const p = await providerOr404(req, reply);
+      if (!p) return reply;
+      await gw.repo.deleteProvider(p.id);
+      await gw.reload();
+      req.log.info({ provider: p.name, id: p.id }, 'provider deleted with its members');
+      return reply.code(204).send();
+    });
+
+    scope.post('/admin/providers/:id/models/fetch', async (req, reply) => {
+      const p = await providerOr404(req, reply);
+      if (!p) return reply;
+      const result = await fetchProviderModels(gw, p);
+      if (!result.ok) return adminError(reply, 502, `could not fetch the model list from ${p.name}: ${result.error}`);
+      await gw.repo.setProviderModels(p.id, result.models);
+      return { models: result.models.map((id) => ({ id })) };
+    });
+
+    scope.get('/admin/providers/:id/models', async (req, reply) => {
+      const p = await providerOr404(req, reply);
+      if (!p) return reply;
+      return { models: (await gw.repo.listProviderModels(p.id)).map((id) => ({ id })) };
+    });
+
+    scope.get('/admin/pools', async () => ({ pools: POOL_NAMES.map(poolJson) }));
+
+    scope.get('/admin/pools/:pool', async (req, reply) => {
+      const pool = (req.params as { pool: string }).pool;
+      if (!isPoolName(pool)) return adminError(reply, 404, `no such pool "${pool}": use tool, normal or advanced`);
+      return poolJson(pool);
+    });
+
+    scope.post('/admin/pools/:pool/members', async (req, reply) => {
+      const pool = (req.params as { pool: string }).pool;
+      if (!isPoolName(pool)) return adminError(reply, 404, `no such pool "${pool}": use tool, normal or advanced`);
+      const input = parseMembersInput(req.body);
+      const provider = await gw.repo.getProvider(input.providerId);
+      if (!provider) throw new FieldError('providerId', `no provider has id ${input.providerId}`);
+      const members = await gw.repo.addMembers(pool, provider.id, input.models);
+      await gw.reload();
+      return reply.code(201).send({ members: members.map((m) => memberJson(gw.registry.member(m.id)!)) });
+    });
+
+    scope.patch('/admin/pools/:pool/members/:memberId', async (req, reply) => {
+      const m = memberOr404(req, reply);
+      if (!m) return reply;
+      const patch = parseMemberPatch(req.body);
+      await gw.repo.updateMember(m.id, patch);
+      await gw.reload();
+      return memberJson(gw.registry.member(m.id)!);
+    });
+
+    scope.delete('/admin/pools/:pool/members/:memberId', async (req, reply) => {
+      const m = memberOr404(req, reply);
+      if (!m) return reply;
+      await gw.repo.deleteMember(m.id);
+      await gw.reload();
+      return reply.code(204).send();
+    });
+
+    scope.post('/admin/pools/:pool/members/:memberId/reset', async (req, reply) => {
+      const m = memberOr404(req, reply);
+      if (!m) return reply;
+      await gw.resetCooldown(m.id);
+      return memberJson(gw.registry.member(m.id)!);
+    });
+  });
+}

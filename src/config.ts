@@ -1,0 +1,72 @@
+import path from 'node:path';
+
+/** Every setting the gateway reads from the environment, read once and typed. */
+export interface Config {
+  port: number;
+  host: string;
+  adminPassword: string;
+  defaultCooldownSeconds: number;
+  virtualModels: { tool: string; normal: string; advanced: string };
+  dataDir: string;
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  connectTimeoutMs: number;
+  firstByteTimeoutMs: number;
+  idleTimeoutMs: number;
+  totalTimeoutMs: number;
+  maxBodyBytes: number;
+  logLevel: string;
+}
+
+export const DEFAULT_ADMIN_PASSWORD = 'admin123';
+
+type Env = Record<string, string | undefined>;
+
+function num(env: Env, name: string, fallback: number, { min = 0, integer = false } = {}): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new Error(`${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}, got "${raw}"`);
+  }
+  return n;
+}
+
+function str(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+}
+
+function optional(env: Env, name: string): string | null {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? null : raw.trim();
+}
+
+/** Reads the configuration; throws with the variable's name when a value is unusable. */
+export function loadConfig(env: Env = process.env): Config {
+  const virtualModels = {
+    tool: str(env, 'VIRTUAL_MODEL_TOOL', 'haiku').toLowerCase(),
+    normal: str(env, 'VIRTUAL_MODEL_NORMAL', 'sonnet').toLowerCase(),
+    advanced: str(env, 'VIRTUAL_MODEL_ADVANCED', 'opus').toLowerCase(),
+  };
+  const names = Object.values(virtualModels);
+  if (new Set(names).size !== names.length) {
+    throw new Error(`VIRTUAL_MODEL_TOOL/NORMAL/ADVANCED must differ, got ${names.join(', ')}`);
+  }
+  return {
+    port: num(env, 'API_PORT', 8899, { integer: true }),
+    host: str(env, 'HOST', '127.0.0.1'),
+    adminPassword: env.ADMIN_PASSWORD !== undefined && env.ADMIN_PASSWORD !== '' ? env.ADMIN_PASSWORD : DEFAULT_ADMIN_PASSWORD,
+    defaultCooldownSeconds: num(env, 'DEFAULT_COOLDOWN_SECONDS', 60),
+    virtualModels,
+    dataDir: path.resolve(str(env, 'DATA_DIR', './data')),
+    databaseUrl: optional(env, 'DATABASE_URL'),
+    redisUrl: optional(env, 'REDIS_URL'),
+    connectTimeoutMs: num(env, 'UPSTREAM_CONNECT_TIMEOUT_SECONDS', 10, { min: 0.001 }) * 1000,
+    firstByteTimeoutMs: num(env, 'UPSTREAM_FIRST_BYTE_TIMEOUT_SECONDS', 60, { min: 0.001 }) * 1000,
+    idleTimeoutMs: num(env, 'UPSTREAM_IDLE_TIMEOUT_SECONDS', 120, { min: 0.001 }) * 1000,
+    totalTimeoutMs: num(env, 'UPSTREAM_TIMEOUT_SECONDS', 600, { min: 0.001 }) * 1000,
+    maxBodyBytes: Math.floor(num(env, 'MAX_BODY_MB', 32, { min: 0.001 }) * 1024 * 1024),
+    logLevel: str(env, 'LOG_LEVEL', 'info'),
+  };
+}

@@ -1,0 +1,36 @@
+import { loadConfig, DEFAULT_ADMIN_PASSWORD } from './config.js';
+import { createLogger } from './logger.js';
+import { startGateway } from './start.js';
+
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (err) {
+    console.error(`configuration error: ${(err as Error).message}`);
+    process.exit(2);
+  }
+})();
+const log = createLogger(config.logLevel);
+
+if (config.adminPassword === DEFAULT_ADMIN_PASSWORD) {
+  log.warn('!!! ADMIN_PASSWORD is the default "admin123": anyone who can reach this port can change your providers. Set ADMIN_PASSWORD before exposing the gateway. !!!');
+}
+
+startGateway(config, log)
+  .then((running) => {
+    let closing = false;
+    const shutdown = (signal: string) => {
+      if (closing) return;
+      closing = true;
+      log.info({ signal }, 'shutting down');
+      const force = setTimeout(() => process.exit(1), 10_000);
+      force.unref();
+      running.close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+  })
+  .catch((err) => {
+    log.fatal({ err }, `could not start: ${(err as Error).message}`);
+    process.exit(1);
+  });

@@ -1,0 +1,39 @@
+/**
+ * What an upstream answer or error means for the member that gave it. Pure.
+ */
+
+/** Statuses that are the request's own fault: passed back to the client, nothing cools. */
+export function isClientFault(status: number): boolean {
+  return status === 400 || status === 413 || status === 422;
+}
+
+/** Statuses that count as the member's failure (cool it, try the next one). */
+export function isMemberFailure(status: number): boolean {
+  return status >= 400 && !isClientFault(status);
+}
+
+/** The HTTP status that stands for an error event sent in place of a stream's first event. */
+export function statusForErrorType(type: string | undefined): number {
+  switch (type) {
+    case 'rate_limit_error': case 'rate_limit_exceeded': case 'insufficient_quota': return 429;
+    case 'overloaded_error': case 'overloaded': return 529;
+    case 'authentication_error': case 'invalid_api_key': return 401;
+    case 'permission_error': return 403;
+    case 'not_found_error': case 'model_not_found': return 404;
+    case 'billing_error': return 402;
+    case 'timeout_error': case 'timeout': return 504;
+    case 'api_error': case 'server_error': return 500;
+    default: return 502;
+  }
+}
+
+/** A transport error (undici / node) → the status the client would get and a short reason. */
+export function classifyTransportError(err: unknown): { status: 502 | 504; reason: string } {
+  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+  const code = e?.code ?? e?.cause?.code ?? '';
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return { status: 504, reason: `timeout (${code})` };
+  }
+  const msg = e?.message ?? String(err);
+  return { status: 502, reason: code ? `${code}: ${msg}` : msg };
+}

@@ -1,0 +1,63 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Gateway } from '../gateway.js';
+import { resolvePool } from '../routing/pools.js';
+import { buildUpstreamUrl } from '../upstream/url.js';
+import { upstreamHeaders } from '../upstream/client.js';
+import { countAnthropicInputTokens } from '../protocol/tokens.js';
+import { routeHeaders, sendError } from './relay.js';
+
+const COUNT_TIMEOUT_MS = 10_000;
+
+/**
+ * POST /v1/messages/count_tokens. Asked of an Anthropic-format member of the pool when there is
+ * one ready; counted here with a real tokenizer otherwise, or when that member cannot answer.
+ * Never cools a member: many relays lack this endpoint, and that says nothing about chat.
+ */
+export async function countTokens(gw: Gateway, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  let body = req.body as unknown;
+  if (Buffer.isBuffer(body)) {
+    try { body = JSON.parse(body.toString('utf8')); } catch { return sendError(reply, 'anthropic', 400, 'request body is not valid JSON'); }
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return sendError(reply, 'anthropic', 400, 'request body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  if (typeof b.model !== 'string' || b.model.trim() === '') return sendError(reply, 'anthropic', 400, 'model: required, a non-empty string');
+  if (!Array.isArray(b.messages)) return sendError(reply, 'anthropic', 400, 'messages: required, an array');
+  const pool = resolvePool(b.model, gw.config.virtualModels);
+  if (!pool) {
+    return sendError(reply, 'anthropic', 404, `model "${b.model}" is not served here: ask for one of ${Object.values(gw.config.virtualModels).join(', ')}`, 'not_found_error');
+  }
+  const member = gw.registry.firstReady(pool, Date.now(), (m) => m.provider.format === 'anthropic');
+  if (member) {
+    const url = buildUpstreamUrl(member.provider.baseUrl, '/messages/count_tokens');
+    const version = req.headers['anthropic-version'];
+    const beta = req.headers['anthropic-beta'];
+    try {
+      const res = await gw.upstreams.dispatcher(member.provider).request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: 'POST',
+        headers: upstreamHeaders(member.provider, {
+          stream: false,
+          anthropicVersion: typeof version === 'string' ? version : undefined,
+          anthropicBeta: typeof beta === 'string' && !member.provider.options?.stripUnsupported ? beta : undefined,
+        }),
+        body: JSON.stringify({ ...b, model: member.model }),
+        signal: AbortSignal.timeout(COUNT_TIMEOUT_MS),
+      });
+      const text = await res.body.text();
+      if (res.statusCode === 200) {
+        const json = JSON.parse(text) as { input_tokens?: unknown };
+        if (Number.isInteger(json.input_tokens)) {
+          routeHeaders(reply, member);
+          reply.code(200).header('content-type', 'application/json').send(text);
+          return;
+        }
+      }
+      req.log.info({ provider: member.provider.name, status: res.statusCode }, 'count_tokens not answered upstream; counting locally');
+    } catch (err) {
+      req.log.info({ provider: member.provider.name, err: (err as Error).message }, 'count_tokens upstream failed; counting locally');
+    }
+  }
+  routeHeaders(reply, null);
+  reply.code(200).send({ input_tokens: countAnthropicInputTokens(b) });
+}

@@ -1,0 +1,496 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Dispatcher } from 'undici';
+import type { Gateway } from '../gateway.js';
+import type { Format } from '../protocol/formats.js';
+import { CHAT_PATH } from '../protocol/formats.js';
+import { errorBody, readErrorBody, sseErrorFrame } from '../protocol/errors.js';
+import { SseParser, type SseEvent } from '../protocol/sse.js';
+import type { Converter, ConversionContext, StreamTranslator } from '../protocol/convert/types.js';
+import { getConverter } from '../protocol/convert/index.js';
+import { resolvePool, type PoolName } from '../routing/pools.js';
+import { cooldownUntil, parseRetryAfter, retryAfterSeconds } from '../routing/cooldown.js';
+import type { LiveMember } from '../routing/registry.js';
+import { buildUpstreamUrl } from '../upstream/url.js';
+import { upstreamHeaders } from '../upstream/client.js';
+import { classifyTransportError, isClientFault, statusForErrorType } from './classify.js';
+import { headerSafe } from './headers.js';
+
+/** Why one attempt did not serve the client; nothing had been sent to the client yet. */
+export interface Failure {
+  status: number;
+  /** Short reason, kept as the member's lastError. */
+  message: string;
+  retryAfter: number | null;
+  /** The upstream's error body, when it sent one (forwarded as is to a same-format client). */
+  body?: { text: string; format: Format; contentType: string };
+}
+
+type Outcome = { kind: 'served' } | { kind: 'failed'; failure: Failure } | { kind: 'aborted' };
+
+/** Why an attempt's upstream call was cut short by the gateway. */
+class Cut extends Error {
+  constructor(readonly reason: 'client' | 'first-byte' | 'idle' | 'total') {
+    super(reason);
+  }
+}
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
+
+/**
+ * One client request's whole lifecycle: pick a member, call it, and either serve the answer or
+ * cool the member and move on — until something is served or nothing is left to try.
+ */
+export async function relay(gw: Gateway, req: FastifyRequest, reply: FastifyReply, client: Format): Promise<void> {
+  const body = parseBody(req.body);
+  if (typeof body === 'string') return sendError(reply, client, 400, body);
+  const model = body.model;
+  if (typeof model !== 'string' || model.trim() === '') {
+    return sendError(reply, client, 400, 'model: required, a non-empty string');
+  }
+  if (!Array.isArray(body.messages) || body.messages.length === 0) {
+    return sendError(reply, client, 400, 'messages: required, a non-empty array');
+  }
+  const pool = resolvePool(model, gw.config.virtualModels);
+  if (!pool) {
+    const names = Object.values(gw.config.virtualModels).join(', ');
+    return sendError(reply, client, 404, `model "${model}" is not served here: ask for one of ${names} (or a model id containing one of them)`, client === 'anthropic' ? 'not_found_error' : undefined);
+  }
+  const stream = body.stream === true;
+  const accept = (m: LiveMember) => m.provider.format === client || getConverter(client, m.provider.format) !== null;
+
+  // The client going away aborts whatever upstream call is running.
+  const clientGone = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) clientGone.abort();
+  });
+
+  const tried = new Set<number>();
+  const started = performance.now();
+  let last: { member: LiveMember; failure: Failure } | null = null;
+  for (;;) {
+    if (clientGone.signal.aborted) return;
+    const now = Date.now();
+    const member = gw.registry.next(pool, now, tried, accept);
+    if (!member) break;
+    tried.add(member.id);
+    const outcome = await attempt(gw, req, reply, { client, body, member, stream, clientGone: clientGone.signal });
+    if (outcome.kind !== 'failed') {
+      req.log.info({ pool, model, provider: member.provider.name, upstreamModel: member.model, stream, attempts: tried.size, status: outcome.kind === 'aborted' ? 499 : reply.raw.statusCode, ms: Math.round(performance.now() - started) }, outcome.kind === 'aborted' ? 'client went away' : 'served');
+      return;
+    }
+    coolMember(gw, member, outcome.failure);
+    last = { member, failure: outcome.failure };
+    req.log.warn({ pool, provider: member.provider.name, model: member.model, status: outcome.failure.status, reason: outcome.failure.message }, 'upstream attempt failed; moving on');
+  }
+  if (clientGone.signal.aborted) return;
+
+  const now = Date.now();
+  const soonest = gw.registry.soonestReady(pool, now, accept);
+  if (!last) {
+    const retryAfter = soonest !== null ? retryAfterSeconds(soonest, now) : gw.config.defaultCooldownSeconds;
+    reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
+    routeHeaders(reply, null);
+    return sendError(reply, client, 503, `no member of the ${pool} pool is ready${soonest !== null ? `; the first comes back in ${retryAfterSeconds(soonest, now)} s` : ''}`, client === 'anthropic' ? 'overloaded_error' : undefined);
+  }
+  sendFailure(reply, client, last.member, last.failure, soonest !== null ? retryAfterSeconds(soonest, now) : null, tried.size, pool);
+}
+
+interface AttemptInput {
+  client: Format;
+  body: Record<string, unknown>;
+  member: LiveMember;
+  stream: boolean;
+  clientGone: AbortSignal;
+}
+
+async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a: AttemptInput): Promise<Outcome> {
+  const { member, client } = a;
+  const provider = member.provider;
+  const conv = provider.format === client ? null : getConverter(client, provider.format);
+  let upstreamBody: Record<string, unknown>;
+  let ctx: ConversionContext | null = null;
+  if (conv) {
+    const r = conv.request(a.body, member.model, provider.options ?? {});
+    upstreamBody = r.body;
+    ctx = r.ctx;
+  } else {
+    upstreamBody = { ...a.body, model: member.model };
+  }
+
+  const ac = new AbortController();
+  const onClientGone = () => ac.abort(new Cut('client'));
+  a.clientGone.addEventListener('abort', onClientGone, { once: true });
+  let timer: NodeJS.Timeout | null = null;
+  const arm = (ms: number, reason: Cut['reason']) => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => ac.abort(new Cut(reason)), ms);
+  };
+  const disarm = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+  };
+  arm(a.stream ? gw.config.firstByteTimeoutMs : gw.config.totalTimeoutMs, a.stream ? 'first-byte' : 'total');
+
+  const url = buildUpstreamUrl(provider.baseUrl, CHAT_PATH[provider.format]);
+  const anthropicBeta = req.headers['anthropic-beta'];
+  const anthropicVersion = req.headers['anthropic-version'];
+  const headers = upstreamHeaders(provider, {
+    stream: a.stream,
+    anthropicVersion: client === 'anthropic' && typeof anthropicVersion === 'string' ? anthropicVersion : undefined,
+    anthropicBeta: client === 'anthropic' && typeof anthropicBeta === 'string' && !provider.options?.stripUnsupported ? anthropicBeta : undefined,
+  });
+
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await gw.upstreams.dispatcher(provider).request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: 'POST',
+      headers,
+      body: JSON.stringify(upstreamBody),
+      signal: ac.signal,
+    });
+  } catch (err) {
+    disarm();
+    a.clientGone.removeEventListener('abort', onClientGone);
+    return transportOutcome(err, ac.signal);
+  }
+
+  try {
+    const status = res.statusCode;
+    const contentType = String(res.headers['content-type'] ?? '');
+    if (status >= 400) {
+      const text = await res.body.text();
+      disarm();
+      if (isClientFault(status)) {
+        const conv2 = conv;
+        routeHeaders(reply, member);
+        if (conv2) {
+          const e = conv2.error(status, text);
+          reply.code(e.status).header('content-type', 'application/json').send(e.body);
+        } else {
+          reply.code(status).header('content-type', contentType || 'application/json').send(text);
+        }
+        return { kind: 'served' };
+      }
+      const retryAfter = parseRetryAfter(res.headers['retry-after'], Date.now(), res.headers['retry-after-ms']);
+      const info = readErrorBody(text);
+      return {
+        kind: 'failed',
+        failure: {
+          status,
+          message: `HTTP ${status}${info ? `: ${info.message}` : text ? `: ${text.slice(0, 200)}` : ''}`,
+          retryAfter,
+          body: { text, format: provider.format, contentType: contentType || 'application/json' },
+        },
+      };
+    }
+    if (a.stream && contentType.includes('text/event-stream')) {
+      return await relayStream(gw, reply, a, res, conv, ctx, arm, disarm, ac.signal);
+    }
+    // Non-streamed answer (or a provider that ignored `stream`): read it whole.
+    const text = await res.body.text();
+    disarm();
+    let json: Record<string, unknown> | null = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return fail(502, `HTTP ${status} with an unreadable body: ${text.slice(0, 120)}`);
+    }
+    const errInBody = json && typeof json === 'object' && 'error' in json && !('choices' in json) && !('content' in json);
+    if (!json || typeof json !== 'object' || errInBody || (json as { type?: unknown }).type === 'error') {
+      const info = readErrorBody(text);
+      return fail(statusForErrorType(info?.type ?? info?.code), `HTTP ${status} carrying an error: ${info?.message ?? text.slice(0, 200)}`);
+    }
+    routeHeaders(reply, member);
+    if (a.stream) {
+      // The client asked for a stream but the provider answered in one piece: replay it as a stream.
+      return replayAsStream(reply, a, json, conv, ctx);
+    }
+    if (conv && ctx) {
+      reply.code(200).header('content-type', 'application/json').send(conv.response(json, ctx));
+    } else {
+      reply.code(200).header('content-type', contentType || 'application/json').send(text);
+    }
+    return { kind: 'served' };
+  } catch (err) {
+    return transportOutcome(err, ac.signal);
+  } finally {
+    disarm();
+    a.clientGone.removeEventListener('abort', onClientGone);
+    if (!res.body.destroyed) res.body.destroy();
+  }
+}
+
+function fail(status: number, message: string): Outcome {
+  return { kind: 'failed', failure: { status, message, retryAfter: null } };
+}
+
+function transportOutcome(err: unknown, signal: AbortSignal): Outcome {
+  const cut = signal.aborted && signal.reason instanceof Cut ? signal.reason : err instanceof Cut ? err : null;
+  if (cut) {
+    if (cut.reason === 'client') return { kind: 'aborted' };
+    if (cut.reason === 'first-byte') return fail(504, 'no first event before UPSTREAM_FIRST_BYTE_TIMEOUT_SECONDS');
+    if (cut.reason === 'total') return fail(504, 'no complete answer before UPSTREAM_TIMEOUT_SECONDS');
+    return fail(504, 'upstream went silent');
+  }
+  const t = classifyTransportError(err);
+  return fail(t.status, t.reason);
+}
+
+/** Is this upstream event an error in place of the answer? */
+function errorEvent(format: Format, ev: SseEvent): { status: number; message: string } | null {
+  if (format === 'anthropic') {
+    if (ev.event !== 'error' && !ev.data.startsWith('{"type":"error"')) return null;
+  } else if (!ev.data.includes('"error"')) {
+    return null;
+  }
+  let json: { type?: string; error?: { type?: string; code?: string; message?: string } | string } | null = null;
+  try {
+    json = JSON.parse(ev.data);
+  } catch {
+    return format === 'anthropic' ? { status: 502, message: `error event: ${ev.data.slice(0, 200)}` } : null;
+  }
+  if (!json || typeof json !== 'object' || json.error === undefined || json.error === null) return null;
+  if (format === 'openai' && 'choices' in json) return null;
+  const e = typeof json.error === 'string' ? { message: json.error } : json.error;
+  const type = (e as { type?: string }).type ?? (e as { code?: string }).code;
+  return { status: statusForErrorType(type), message: `error event${type ? ` ${type}` : ''}: ${e.message ?? ''}`.trim() };
+}
+
+/** Does this upstream event mean the stream is complete? */
+function isFinalEvent(format: Format, ev: SseEvent): boolean {
+  if (format === 'anthropic') return ev.event === 'message_stop' || ev.data.startsWith('{"type":"message_stop"');
+  return ev.data === '[DONE]';
+}
+
+/** Meaningful events: anything but keep-alives (comments, pings). */
+function isSubstantive(ev: SseEvent): boolean {
+  if (ev.data === '') return false;
+  if (ev.event === 'ping' || ev.data === '{"type": "ping"}' || ev.data === '{"type":"ping"}') return false;
+  return true;
+}
+
+async function relayStream(
+  gw: Gateway,
+  reply: FastifyReply,
+  a: AttemptInput,
+  res: Dispatcher.ResponseData,
+  conv: Converter | null,
+  ctx: ConversionContext | null,
+  arm: (ms: number, reason: 'first-byte' | 'idle') => void,
+  disarm: () => void,
+  signal: AbortSignal,
+): Promise<Outcome> {
+  const upstreamFormat = a.member.provider.format;
+  const parser = new SseParser();
+  const translator: StreamTranslator | null = conv && ctx ? conv.stream(ctx) : null;
+  const out = reply.raw;
+  let committed = false;
+  let held: SseEvent[] = [];
+  let complete = false;
+  let sawError = false;
+  let openaiFinished = false;
+
+  const write = (text: string): Promise<void> | void => {
+    if (text === '' || out.destroyed) return;
+    if (!out.write(text)) return new Promise((resolve) => {
+      const done = () => { out.off('drain', done); out.off('close', done); resolve(); };
+      out.on('drain', done);
+      out.on('close', done);
+    });
+  };
+  const emit = (ev: SseEvent): string => {
+    if (isFinalEvent(upstreamFormat, ev)) complete = true;
+    if (upstreamFormat === 'openai' && !openaiFinished && /"finish_reason"\s*:\s*"/.test(ev.data)) openaiFinished = true;
+    if (translator) return translator.push(ev);
+    if (errorEvent(upstreamFormat, ev)) sawError = true;
+    return ev.raw;
+  };
+
+  const commit = (): void => {
+    committed = true;
+    routeHeaders(reply, a.member);
+    reply.hijack();
+    const headers: Record<string, string> = { ...SSE_HEADERS };
+    for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = String(v);
+    out.writeHead(200, headers);
+    out.flushHeaders();
+  };
+
+  try {
+    for await (const chunk of res.body) {
+      const events = parser.push(chunk as Buffer);
+      if (events.length === 0) continue;
+      if (!committed) {
+        for (const ev of events) {
+          if (committed) { held.push(ev); continue; }
+          if (!isSubstantive(ev)) continue; // keep-alives before the first event commit nothing
+          const err = errorEvent(upstreamFormat, ev);
+          if (err) {
+            return { kind: 'failed', failure: { status: err.status, message: err.message, retryAfter: null } };
+          }
+          commit();
+          held.push(ev);
+        }
+        if (!committed) continue;
+        arm(gw.config.idleTimeoutMs, 'idle');
+        let text = '';
+        for (const ev of held) text += emit(ev);
+        held = [];
+        await write(text);
+        continue;
+      }
+      arm(gw.config.idleTimeoutMs, 'idle');
+      let text = '';
+      for (const ev of events) text += emit(ev);
+      await write(text);
+    }
+    for (const ev of parser.end()) {
+      if (!committed) {
+        if (!isSubstantive(ev)) continue;
+        const err = errorEvent(upstreamFormat, ev);
+        if (err) return { kind: 'failed', failure: { status: err.status, message: err.message, retryAfter: null } };
+        commit();
+      }
+      await write(emit(ev));
+    }
+    disarm();
+    if (!committed) {
+      return fail(502, 'stream ended before its first event');
+    }
+    if (translator) {
+      await write(translator.end());
+    } else if (!complete && !sawError && !(upstreamFormat === 'openai' && openaiFinished)) {
+      await write(sseErrorFrame(a.client, 502, 'upstream stream ended before completion', a.client === 'anthropic' ? 'api_error' : 'server_error'));
+    }
+    out.end();
+    return { kind: 'served' };
+  } catch (err) {
+    disarm();
+    if (!committed) throw err;
+    // The stream broke after it began: end it with a well-formed error; never retry.
+    const reason = signal.aborted && signal.reason instanceof Cut ? signal.reason.reason : err instanceof Cut ? err.reason : undefined;
+    if (reason === 'client' || out.destroyed) {
+      out.destroy();
+      return { kind: 'aborted' };
+    }
+    const message = reason === 'idle'
+      ? `upstream was silent for more than ${gw.config.idleTimeoutMs / 1000} s`
+      : `upstream stream broke: ${classifyTransportError(err).reason}`;
+    await write(sseErrorFrame(a.client, reason === 'idle' ? 504 : 502, message, a.client === 'anthropic' ? (reason === 'idle' ? 'timeout_error' : 'api_error') : undefined));
+    out.end();
+    return { kind: 'served' };
+  }
+}
+
+/** A provider ignored `stream: true` and answered in one piece: send it to the client as a stream. */
+function replayAsStream(reply: FastifyReply, a: AttemptInput, json: Record<string, unknown>, conv: Converter | null, ctx: ConversionContext | null): Outcome {
+  const message = conv && ctx ? conv.response(json, ctx) : json;
+  const frames = a.client === 'anthropic' ? anthropicMessageAsEvents(message) : openaiCompletionAsChunks(message);
+  reply.code(200).headers(SSE_HEADERS).send(frames);
+  return { kind: 'served' };
+}
+
+function anthropicMessageAsEvents(msg: Record<string, unknown>): string {
+  const frame = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  const usage = (msg.usage ?? {}) as Record<string, number>;
+  const content = Array.isArray(msg.content) ? (msg.content as Record<string, unknown>[]) : [];
+  let s = frame('message_start', { message: { ...msg, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 0 } } });
+  content.forEach((block, index) => {
+    if (block.type === 'text') {
+      s += frame('content_block_start', { index, content_block: { type: 'text', text: '' } });
+      s += frame('content_block_delta', { index, delta: { type: 'text_delta', text: block.text ?? '' } });
+    } else if (block.type === 'tool_use') {
+      s += frame('content_block_start', { index, content_block: { ...block, input: {} } });
+      s += frame('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input ?? {}) } });
+    } else if (block.type === 'thinking') {
+      s += frame('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } });
+      s += frame('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: block.thinking ?? '' } });
+      if (block.signature) s += frame('content_block_delta', { index, delta: { type: 'signature_delta', signature: block.signature } });
+    } else {
+      s += frame('content_block_start', { index, content_block: block });
+    }
+    s += frame('content_block_stop', { index });
+  });
+  s += frame('message_delta', { delta: { stop_reason: msg.stop_reason ?? 'end_turn', stop_sequence: msg.stop_sequence ?? null }, usage });
+  s += frame('message_stop', {});
+  return s;
+}
+
+function openaiCompletionAsChunks(c: Record<string, unknown>): string {
+  const choices = Array.isArray(c.choices) ? (c.choices as Record<string, unknown>[]) : [];
+  const base = { id: c.id, object: 'chat.completion.chunk', created: c.created, model: c.model };
+  let s = '';
+  for (const ch of choices) {
+    const msg = (ch.message ?? {}) as Record<string, unknown>;
+    const toolCalls = Array.isArray(msg.tool_calls) ? (msg.tool_calls as Record<string, unknown>[]).map((t, index) => ({ index, ...t })) : undefined;
+    const delta: Record<string, unknown> = { role: 'assistant', content: msg.content ?? null };
+    if (msg.reasoning_content) delta.reasoning_content = msg.reasoning_content;
+    if (toolCalls) delta.tool_calls = toolCalls;
+    s += `data: ${JSON.stringify({ ...base, choices: [{ index: ch.index ?? 0, delta, finish_reason: null }] })}\n\n`;
+    s += `data: ${JSON.stringify({ ...base, choices: [{ index: ch.index ?? 0, delta: {}, finish_reason: ch.finish_reason ?? 'stop' }] })}\n\n`;
+  }
+  if (c.usage) s += `data: ${JSON.stringify({ ...base, choices: [], usage: c.usage })}\n\n`;
+  return s + 'data: [DONE]\n\n';
+}
+
+function coolMember(gw: Gateway, member: LiveMember, f: Failure): void {
+  const now = Date.now();
+  const base = member.provider.cooldownSeconds ?? gw.config.defaultCooldownSeconds;
+  const until = cooldownUntil(now, base, f.retryAfter, member.cooldownUntil);
+  const lastError = f.message.length > 300 ? f.message.slice(0, 297) + '…' : f.message;
+  gw.cool(member.id, until, lastError);
+}
+
+function sendFailure(reply: FastifyReply, client: Format, member: LiveMember, f: Failure, retryAfter: number | null, attempts: number, pool: PoolName): void {
+  routeHeaders(reply, member);
+  if (retryAfter !== null) reply.header('retry-after', String(retryAfter));
+  if (f.body && f.body.format === client && readErrorBody(f.body.text)) {
+    reply.code(f.status).header('content-type', f.body.contentType).send(f.body.text);
+    return;
+  }
+  if (f.body && f.body.format !== client) {
+    const conv = getConverter(client, f.body.format);
+    if (conv) {
+      const e = conv.error(f.status, f.body.text);
+      reply.code(f.status).header('content-type', 'application/json').send(e.body);
+      return;
+    }
+  }
+  const msg = attempts > 1
+    ? `all ${attempts} members of the ${pool} pool tried failed; last (${member.provider.name} / ${member.model}): ${f.message}`
+    : `${member.provider.name} / ${member.model} failed: ${f.message}`;
+  reply.code(f.status).header('content-type', 'application/json').send(errorBody(client, f.status, msg));
+}
+
+/** Names the route taken (or "none") in the contract's two headers. */
+export function routeHeaders(reply: FastifyReply, member: LiveMember | null): void {
+  reply.header('x-gateway-provider', member ? headerSafe(member.provider.name) : 'none');
+  reply.header('x-gateway-model', member ? headerSafe(member.model) : 'none');
+}
+
+export function sendError(reply: FastifyReply, format: Format, status: number, message: string, type?: string): void {
+  if (!reply.hasHeader('x-gateway-provider')) routeHeaders(reply, null);
+  reply.code(status).header('content-type', 'application/json').send(errorBody(format, status, message, type));
+}
+
+/** The body as an object, or the reason it is not one. */
+function parseBody(raw: unknown): Record<string, unknown> | string {
+  let value = raw;
+  if (Buffer.isBuffer(raw)) {
+    if (raw.length === 0) return 'request body is empty: expected a JSON object';
+    try {
+      value = JSON.parse(raw.toString('utf8'));
+    } catch (e) {
+      return `request body is not valid JSON: ${(e as Error).message}`;
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'request body must be a JSON object';
+  return value as Record<string, unknown>;
+}

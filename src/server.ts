@@ -1,0 +1,93 @@
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Gateway } from './gateway.js';
+import type { Format } from './protocol/formats.js';
+import { errorBody } from './protocol/errors.js';
+import { relay, routeHeaders } from './relay/relay.js';
+import { countTokens } from './relay/count-tokens.js';
+import { listModels } from './relay/models.js';
+import { registerAdmin } from './admin/routes.js';
+import { FieldError } from './admin/validate.js';
+
+/** The client format an answer on this path must use (null: not a client endpoint). */
+export function clientFormatFor(req: FastifyRequest): Format | null {
+  const url = req.url;
+  if (!url.startsWith('/v1/')) return null;
+  if (url.startsWith('/v1/messages')) return 'anthropic';
+  if (url.startsWith('/v1/chat/completions')) return 'openai';
+  return req.headers['anthropic-version'] !== undefined || req.headers['x-api-key'] !== undefined ? 'anthropic' : 'openai';
+}
+
+/** Builds the HTTP app: client endpoints, admin API, error handling. Does not listen. */
+export function buildServer(gw: Gateway, logger: FastifyInstance['log']): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: gw.config.maxBodyBytes,
+    trustProxy: false,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    keepAliveTimeout: 65_000,
+    requestTimeout: 0,
+  });
+
+  // Bodies are parsed here with plain JSON.parse (one pass, no prototype-key scan: we never merge
+  // client objects into ours); a bad body becomes a 400 in the caller's own format.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      const err = new Error(`request body is not valid JSON: ${(e as Error).message}`) as FastifyError;
+      err.statusCode = 400;
+      (err as { code: string }).code = 'GW_BAD_JSON';
+      done(err, undefined);
+    }
+  });
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const status = err instanceof FieldError ? 400 : err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    let message = err.message;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body is larger than MAX_BODY_MB (${gw.config.maxBodyBytes / 1024 / 1024} MB)`;
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    if (reply.sent || reply.raw.headersSent) return;
+    const format = clientFormatFor(req);
+    if (format) {
+      if (!reply.hasHeader('x-gateway-provider')) routeHeaders(reply, null);
+      return reply.code(status).send(errorBody(format, status, status >= 500 ? `internal error: ${message}` : message));
+    }
+    return reply.code(status).send({ error: err instanceof FieldError ? { message, field: err.field } : { message } });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const message = `no route ${req.method} ${req.url.split('?')[0]}`;
+    const format = clientFormatFor(req);
+    if (format) {
+      routeHeaders(reply, null);
+      return reply.code(404).send(errorBody(format, 404, message, format === 'anthropic' ? 'not_found_error' : undefined));
+    }
+    return reply.code(404).send({ error: { message } });
+  });
+
+  app.post('/v1/messages', (req, reply) => relay(gw, req, reply, 'anthropic'));
+  app.post('/v1/chat/completions', (req, reply) => relay(gw, req, reply, 'openai'));
+  app.post('/v1/messages/count_tokens', (req, reply) => countTokens(gw, req, reply));
+  app.get('/v1/models', (req, reply) => {
+    routeHeaders(reply, null);
+    return reply.send(listModels(gw.config, req));
+  });
+
+  app.head('/', (_req, reply) => reply.code(200).send());
+  app.get('/health', () => ({ status: 'ok' }));
+  app.get('/', (_req, reply) =>
+    reply.type('text/html; charset=utf-8').send(
+      '<!doctype html><meta charset="utf-8"><title>API Pool Gateway</title>' +
+        '<h1>API Pool Gateway</h1><p>The gateway is running. Client endpoints: <code>/v1/messages</code>, ' +
+        '<code>/v1/chat/completions</code>, <code>/v1/models</code>. Admin API: <code>/admin/*</code>.</p>',
+    ),
+  );
+
+  registerAdmin(app, gw);
+  return app;
+}

@@ -1,0 +1,65 @@
+import { sql, type Kysely, type Migration } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * Migrations, in order. Each is written once for both engines; the only difference is how an
+ * auto-incrementing key and a 64-bit integer are spelled. Never edit a shipped migration: add one.
+ */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  const idType = dialect === 'postgres' ? 'serial' : 'integer';
+  const big = dialect === 'postgres' ? 'bigint' : 'integer';
+  const id = (c: any) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement());
+  return {
+    '001_initial': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('providers')
+          .addColumn('id', idType, id)
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('base_url', 'text', (c) => c.notNull())
+          .addColumn('api_key', 'text', (c) => c.notNull())
+          .addColumn('format', 'text', (c) => c.notNull())
+          .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('cooldown_seconds', 'real')
+          .addColumn('options', 'text', (c) => c.notNull().defaultTo('{}'))
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('provider_models')
+          .addColumn('provider_id', 'integer', (c) => c.notNull())
+          .addColumn('model_id', 'text', (c) => c.notNull())
+          .addColumn('fetched_at', big, (c) => c.notNull())
+          .addPrimaryKeyConstraint('provider_models_pk', ['provider_id', 'model_id'])
+          .execute();
+        await db.schema
+          .createTable('pool_members')
+          .addColumn('id', idType, id)
+          .addColumn('pool', 'text', (c) => c.notNull())
+          .addColumn('provider_id', 'integer', (c) => c.notNull())
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('weight', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('cooldown_until', big)
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addUniqueConstraint('pool_members_unique', ['pool', 'provider_id', 'model'])
+          .execute();
+        await db.schema.createIndex('pool_members_provider').on('pool_members').column('provider_id').execute();
+        await db.schema
+          .createTable('admin_sessions')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('expires_at', big, (c) => c.notNull())
+          .execute();
+      },
+      async down(db: Kysely<any>) {
+        for (const t of ['admin_sessions', 'pool_members', 'provider_models', 'providers']) {
+          await db.schema.dropTable(t).ifExists().execute();
+        }
+      },
+    },
+  };
+}
+
+/** Silences "unused" for sql when a migration needs raw SQL later. */
+export const _sql = sql;

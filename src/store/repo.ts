@@ -1,0 +1,213 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, PoolMembersTable, ProvidersTable } from './schema.js';
+import type { Format } from '../protocol/formats.js';
+import type { ProviderOptions } from '../protocol/convert/types.js';
+import type { PoolName } from '../routing/pools.js';
+
+export interface Provider {
+  id: number;
+  name: string;
+  baseUrl: string;
+  apiKey: string;
+  format: Format;
+  enabled: boolean;
+  /** Null: DEFAULT_COOLDOWN_SECONDS applies. */
+  cooldownSeconds: number | null;
+  options: ProviderOptions;
+  createdAt: number;
+}
+
+export interface Member {
+  id: number;
+  pool: PoolName;
+  providerId: number;
+  model: string;
+  enabled: boolean;
+  weight: number;
+  cooldownUntil: number | null;
+  lastError: string | null;
+  createdAt: number;
+}
+
+export type NewProvider = Omit<Provider, 'id' | 'createdAt'>;
+
+function toProvider(r: Selectable<ProvidersTable>): Provider {
+  let options: ProviderOptions = {};
+  try { options = JSON.parse(r.options) ?? {}; } catch { /* keep defaults */ }
+  return {
+    id: Number(r.id),
+    name: r.name,
+    baseUrl: r.base_url,
+    apiKey: r.api_key,
+    format: r.format as Format,
+    enabled: !!r.enabled,
+    cooldownSeconds: r.cooldown_seconds === null ? null : Number(r.cooldown_seconds),
+    options,
+    createdAt: Number(r.created_at),
+  };
+}
+
+function toMember(r: Selectable<PoolMembersTable>): Member {
+  return {
+    id: Number(r.id),
+    pool: r.pool as PoolName,
+    providerId: Number(r.provider_id),
+    model: r.model,
+    enabled: !!r.enabled,
+    weight: Number(r.weight),
+    cooldownUntil: r.cooldown_until === null ? null : Number(r.cooldown_until),
+    lastError: r.last_error,
+    createdAt: Number(r.created_at),
+  };
+}
+
+/** Every query the gateway makes, over either engine. */
+export class Repo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async listProviders(): Promise<Provider[]> {
+    const rows = await this.db.selectFrom('providers').selectAll().orderBy('id').execute();
+    return rows.map(toProvider);
+  }
+
+  async getProvider(id: number): Promise<Provider | null> {
+    const r = await this.db.selectFrom('providers').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toProvider(r) : null;
+  }
+
+  async createProvider(p: NewProvider): Promise<Provider> {
+    const r = await this.db
+      .insertInto('providers')
+      .values({
+        name: p.name,
+        base_url: p.baseUrl,
+        api_key: p.apiKey,
+        format: p.format,
+        enabled: p.enabled ? 1 : 0,
+        cooldown_seconds: p.cooldownSeconds,
+        options: JSON.stringify(p.options ?? {}),
+        created_at: Date.now(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toProvider(r);
+  }
+
+  async updateProvider(id: number, patch: Partial<NewProvider>): Promise<Provider | null> {
+    const values: Partial<Record<keyof ProvidersTable, unknown>> = {};
+    if (patch.name !== undefined) values.name = patch.name;
+    if (patch.baseUrl !== undefined) values.base_url = patch.baseUrl;
+    if (patch.apiKey !== undefined) values.api_key = patch.apiKey;
+    if (patch.format !== undefined) values.format = patch.format;
+    if (patch.enabled !== undefined) values.enabled = patch.enabled ? 1 : 0;
+    if (patch.cooldownSeconds !== undefined) values.cooldown_seconds = patch.cooldownSeconds;
+    if (patch.options !== undefined) values.options = JSON.stringify(patch.options);
+    if (Object.keys(values).length > 0) {
+      await this.db.updateTable('providers').set(values as never).where('id', '=', id).execute();
+    }
+    return this.getProvider(id);
+  }
+
+  /** Deletes a provider with its pool members and fetched models. False when it did not exist. */
+  async deleteProvider(id: number): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('pool_members').where('provider_id', '=', id).execute();
+      await tx.deleteFrom('provider_models').where('provider_id', '=', id).execute();
+      const res = await tx.deleteFrom('providers').where('id', '=', id).executeTakeFirst();
+      return Number(res.numDeletedRows) > 0;
+    });
+  }
+
+  async setProviderModels(providerId: number, models: string[]): Promise<void> {
+    const now = Date.now();
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('provider_models').where('provider_id', '=', providerId).execute();
+      // chunk to stay under SQLite's bound-parameter limit
+      for (let i = 0; i < models.length; i += 200) {
+        const chunk = models.slice(i, i + 200).map((m) => ({ provider_id: providerId, model_id: m, fetched_at: now }));
+        await tx.insertInto('provider_models').values(chunk).execute();
+      }
+    });
+  }
+
+  async listProviderModels(providerId: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('provider_models')
+      .select('model_id')
+      .where('provider_id', '=', providerId)
+      .orderBy('model_id')
+      .execute();
+    return rows.map((r) => r.model_id);
+  }
+
+  async listMembers(): Promise<Member[]> {
+    const rows = await this.db.selectFrom('pool_members').selectAll().orderBy('id').execute();
+    return rows.map(toMember);
+  }
+
+  async getMember(id: number): Promise<Member | null> {
+    const r = await this.db.selectFrom('pool_members').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toMember(r) : null;
+  }
+
+  /** Adds (pool, provider, model) members; pairs already there are returned as they are. */
+  async addMembers(pool: PoolName, providerId: number, models: string[]): Promise<Member[]> {
+    return this.db.transaction().execute(async (tx) => {
+      const out: Member[] = [];
+      for (const model of models) {
+        const existing = await tx
+          .selectFrom('pool_members')
+          .selectAll()
+          .where('pool', '=', pool)
+          .where('provider_id', '=', providerId)
+          .where('model', '=', model)
+          .executeTakeFirst();
+        if (existing) {
+          out.push(toMember(existing));
+          continue;
+        }
+        const r = await tx
+          .insertInto('pool_members')
+          .values({ pool, provider_id: providerId, model, enabled: 1, weight: 1, cooldown_until: null, last_error: null, created_at: Date.now() })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        out.push(toMember(r));
+      }
+      return out;
+    });
+  }
+
+  async updateMember(id: number, patch: { enabled?: boolean; weight?: number }): Promise<Member | null> {
+    const values: Record<string, unknown> = {};
+    if (patch.enabled !== undefined) values.enabled = patch.enabled ? 1 : 0;
+    if (patch.weight !== undefined) values.weight = patch.weight;
+    if (Object.keys(values).length > 0) {
+      await this.db.updateTable('pool_members').set(values as never).where('id', '=', id).execute();
+    }
+    return this.getMember(id);
+  }
+
+  async deleteMember(id: number): Promise<boolean> {
+    const res = await this.db.deleteFrom('pool_members').where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  /** Records a member's cooldown (or clears it with nulls). */
+  async setMemberCooldown(id: number, until: number | null, lastError: string | null): Promise<void> {
+    await this.db
+      .updateTable('pool_members')
+      .set({ cooldown_until: until, last_error: lastError })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async createSession(tokenHash: string, expiresAt: number): Promise<void> {
+    await this.db.deleteFrom('admin_sessions').where('expires_at', '<', Date.now()).execute();
+    await this.db.insertInto('admin_sessions').values({ token_hash: tokenHash, expires_at: expiresAt }).execute();
+  }
+
+  async findSession(tokenHash: string): Promise<number | null> {
+    const r = await this.db.selectFrom('admin_sessions').select('expires_at').where('token_hash', '=', tokenHash).executeTakeFirst();
+    return r ? Number(r.expires_at) : null;
+  }
+}
