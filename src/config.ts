@@ -10,6 +10,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | null;
   redisUrl: string | null;
+  /** Prefix of every Redis key and channel (REDIS_KEY_PREFIX), so several gateways can share one Redis. */
+  redisKeyPrefix: string;
   connectTimeoutMs: number;
   firstByteTimeoutMs: number;
   idleTimeoutMs: number;
@@ -62,6 +64,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: path.resolve(str(env, 'DATA_DIR', './data')),
     databaseUrl: optional(env, 'DATABASE_URL'),
     redisUrl: optional(env, 'REDIS_URL'),
+    redisKeyPrefix: str(env, 'REDIS_KEY_PREFIX', 'apg:'),
     connectTimeoutMs: num(env, 'UPSTREAM_CONNECT_TIMEOUT_SECONDS', 10, { min: 0.001 }) * 1000,
     firstByteTimeoutMs: num(env, 'UPSTREAM_FIRST_BYTE_TIMEOUT_SECONDS', 60, { min: 0.001 }) * 1000,
     idleTimeoutMs: num(env, 'UPSTREAM_IDLE_TIMEOUT_SECONDS', 120, { min: 0.001 }) * 1000,

@@ -4,15 +4,19 @@ import { openDb, type Db } from './store/db.js';
 import { Repo } from './store/repo.js';
 import { Registry } from './routing/registry.js';
 import { UpstreamPool } from './upstream/client.js';
+import { Cluster, type ClusterEvent } from './cluster/redis.js';
 
 /**
  * Everything a request needs, built once at start: configuration, storage, the in-memory routing
- * table and the upstream connection pools.
+ * table, the upstream connection pools and (with REDIS_URL) the state shared with other replicas.
  */
 export class Gateway {
   readonly registry = new Registry();
   readonly upstreams: UpstreamPool;
   readonly repo: Repo;
+  cluster: Cluster | null = null;
+  private reloading: Promise<void> | null = null;
+  private reloadAgain = false;
 
   private constructor(
     readonly config: Config,
@@ -27,32 +31,74 @@ export class Gateway {
     const db = await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
     const gw = new Gateway(config, db, log);
     await gw.reload();
+    if (config.redisUrl) {
+      try {
+        gw.cluster = await Cluster.connect(config.redisUrl, config.redisKeyPrefix, log, (e) => gw.onClusterEvent(e));
+        for (const c of await gw.cluster.cooldowns()) gw.registry.cool(c.memberId, c.until, c.lastError);
+        log.info('sharing cooldowns and rotation with other replicas through Redis');
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'REDIS_URL is set but Redis cannot be reached: running on local state');
+        await gw.cluster?.close();
+        gw.cluster = null;
+      }
+    }
     return gw;
   }
 
-  /** Rebuilds the routing table from the database (after every admin write). */
+  /** Rebuilds the routing table from the database. Concurrent calls coalesce into one more run. */
   async reload(): Promise<void> {
-    const [providers, members] = await Promise.all([this.repo.listProviders(), this.repo.listMembers()]);
-    this.registry.load(providers, members);
-    this.upstreams.retain(new Set(providers.map((p) => p.id)));
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = (async () => {
+      try {
+        do {
+          this.reloadAgain = false;
+          const [providers, members] = await Promise.all([this.repo.listProviders(), this.repo.listMembers()]);
+          this.registry.load(providers, members);
+          this.upstreams.retain(new Set(providers.map((p) => p.id)));
+        } while (this.reloadAgain);
+      } finally {
+        this.reloading = null;
+      }
+    })();
+    return this.reloading;
   }
 
-  /** Cools a member now in memory; the database write happens in the background. */
+  /** After an admin write: reload here and tell the other replicas to do the same. */
+  async changed(): Promise<void> {
+    await this.reload();
+    void this.cluster?.publish({ type: 'reload' });
+  }
+
+  /** Cools a member now in memory; storage and the other replicas hear of it in the background. */
   cool(memberId: number, until: number, lastError: string): void {
     this.registry.cool(memberId, until, lastError);
+    void this.cluster?.publish({ type: 'cool', memberId, until, lastError });
     this.repo.setMemberCooldown(memberId, until, lastError).catch((err) => {
       this.log.error({ err, memberId }, 'could not store a cooldown');
     });
   }
 
-  /** Clears a member's cooldown, in memory and in storage. */
+  /** Clears a member's cooldown, in memory, in storage and on the other replicas. */
   async resetCooldown(memberId: number): Promise<void> {
     this.registry.reset(memberId);
     const m = this.registry.member(memberId);
     await this.repo.setMemberCooldown(memberId, null, m?.lastError ?? null);
+    await this.cluster?.publish({ type: 'reset', memberId });
+  }
+
+  private onClusterEvent(e: ClusterEvent): void {
+    if (e.type === 'cool') this.registry.cool(e.memberId, e.until, e.lastError);
+    else if (e.type === 'reset') this.registry.reset(e.memberId);
+    else if (e.type === 'reload') {
+      this.reload().catch((err) => this.log.error({ err }, 'reload after a change on another replica failed'));
+    }
   }
 
   async close(): Promise<void> {
+    await this.cluster?.close();
     await this.upstreams.close();
     await this.db.close();
   }

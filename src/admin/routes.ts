@@ -113,7 +113,7 @@ export function registerAdmin(app: FastifyInstance, gw: Gateway): void {
         cooldownSeconds: input.cooldownSeconds ?? null,
         options: input.options ?? {},
       });
-      await gw.reload();
+      await gw.changed();
       req.log.info({ provider: p.name, id: p.id }, 'provider added');
       return reply.code(201).send(providerJson(p));
     });
@@ -129,7 +129,7 @@ export function registerAdmin(app: FastifyInstance, gw: Gateway): void {
       const input = parseProviderInput(req.body, true);
       if (input.options) input.options = { ...p.options, ...input.options };
       const updated = await gw.repo.updateProvider(p.id, input);
-      await gw.reload();
+      await gw.changed();
       return providerJson(updated!);
     });
 
@@ -137,7 +137,7 @@ export function registerAdmin(app: FastifyInstance, gw: Gateway): void {
       const p = await providerOr404(req, reply);
       if (!p) return reply;
       await gw.repo.deleteProvider(p.id);
-      await gw.reload();
+      await gw.changed();
       req.log.info({ provider: p.name, id: p.id }, 'provider deleted with its members');
       return reply.code(204).send();
     });
@@ -172,7 +172,7 @@ export function registerAdmin(app: FastifyInstance, gw: Gateway): void {
       const provider = await gw.repo.getProvider(input.providerId);
       if (!provider) throw new FieldError('providerId', `no provider has id ${input.providerId}`);
       const members = await gw.repo.addMembers(pool, provider.id, input.models);
-      await gw.reload();
+      await gw.changed();
       return reply.code(201).send({ members: members.map((m) => memberJson(gw.registry.member(m.id)!)) });
     });
 
@@ -181,7 +181,7 @@ export function registerAdmin(app: FastifyInstance, gw: Gateway): void {
       if (!m) return reply;
       const patch = parseMemberPatch(req.body);
       await gw.repo.updateMember(m.id, patch);
-      await gw.reload();
+      await gw.changed();
       return memberJson(gw.registry.member(m.id)!);
     });
 
@@ -189,7 +189,7 @@ export function registerAdmin(app: FastifyInstance, gw: Gateway): void {
       const m = memberOr404(req, reply);
       if (!m) return reply;
       await gw.repo.deleteMember(m.id);
-      await gw.reload();
+      await gw.changed();
       return reply.code(204).send();
     });
 

@@ -74,8 +74,8 @@ export async function relay(gw: Gateway, req: FastifyRequest, reply: FastifyRepl
   let last: { member: LiveMember; failure: Failure } | null = null;
   for (;;) {
     if (clientGone.signal.aborted) return;
-    const now = Date.now();
-    const member = gw.registry.next(pool, now, tried, accept);
+    const ticket = gw.cluster ? await gw.cluster.ticket(pool) : null;
+    const member = gw.registry.next(pool, Date.now(), tried, accept, ticket);
     if (!member) break;
     tried.add(member.id);
     const outcome = await attempt(gw, req, reply, { client, body, member, stream, clientGone: clientGone.signal });

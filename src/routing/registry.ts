@@ -1,6 +1,6 @@
 import type { Provider, Member } from '../store/repo.js';
 import { POOL_NAMES, type PoolName } from './pools.js';
-import { Rotation } from './rotation.js';
+import { Rotation, pickByTicket } from './rotation.js';
 
 export type MemberState = 'ready' | 'cooling' | 'disabled';
 
@@ -72,15 +72,17 @@ export class Registry {
 
   /**
    * The next member to try in `pool`, advancing the rotation; skips members in `exclude` and
-   * those `accept` refuses. Null when nothing is ready.
+   * those `accept` refuses. Null when nothing is ready. With a shared `ticket` (several replicas)
+   * the ticket decides instead of this replica's own rotation.
    */
-  next(pool: PoolName, now: number, exclude: ReadonlySet<number>, accept?: (m: LiveMember) => boolean): LiveMember | null {
+  next(pool: PoolName, now: number, exclude: ReadonlySet<number>, accept?: (m: LiveMember) => boolean, ticket?: number | null): LiveMember | null {
     const ready: LiveMember[] = [];
     for (const m of this.byPool[pool]) {
       if (exclude.has(m.id) || this.state(m, now) !== 'ready') continue;
       if (accept && !accept(m)) continue;
       ready.push(m);
     }
+    if (ticket !== undefined && ticket !== null) return pickByTicket(ready, ticket);
     return this.rotations[pool].pick(ready);
   }
 

@@ -57,3 +57,52 @@ export class Rotation {
     return next === Infinity ? lowest : next;
   }
 }
+
+/**
+ * The same two levels, driven by a shared ticket number instead of local state, so that several
+ * gateway replicas drawing tickets from one counter (Redis INCR) rotate as one:
+ * ticket n goes to provider (n mod P) of the ready providers in id order, and that provider's
+ * k-th turn (k = ⌊n / P⌋) goes to the k-th entry of its smooth weighted round-robin sequence.
+ */
+export function pickByTicket<T extends RotationCandidate>(ready: readonly T[], ticket: number): T | null {
+  if (ready.length === 0) return null;
+  const providers = [...new Set(ready.map((c) => c.providerId))].sort((a, b) => a - b);
+  const n = Math.max(0, Math.floor(ticket));
+  const providerId = providers[n % providers.length];
+  const turn = Math.floor(n / providers.length);
+  const members = ready.filter((c) => c.providerId === providerId).sort((a, b) => a.id - b.id);
+  const seq = smoothSequence(members.map((c) => Math.max(1, c.weight)));
+  return members[seq[turn % seq.length]];
+}
+
+const sequenceCache = new Map<string, number[]>();
+
+/** One full cycle of smooth weighted round-robin over weights (indices into the list). */
+export function smoothSequence(weights: number[]): number[] {
+  const key = weights.join(',');
+  const hit = sequenceCache.get(key);
+  if (hit) return hit;
+  const total = weights.reduce((a, b) => a + b, 0);
+  let seq: number[];
+  if (total > 10_000) {
+    // Very large weights: proportional blocks instead of a (huge) interleaved cycle.
+    seq = [];
+    const scale = 10_000 / total;
+    weights.forEach((w, i) => { for (let k = 0; k < Math.max(1, Math.round(w * scale)); k++) seq.push(i); });
+  } else {
+    const cur = weights.map(() => 0);
+    seq = [];
+    for (let step = 0; step < total; step++) {
+      let best = 0;
+      for (let i = 0; i < weights.length; i++) {
+        cur[i] += weights[i];
+        if (cur[i] > cur[best]) best = i;
+      }
+      cur[best] -= total;
+      seq.push(best);
+    }
+  }
+  if (sequenceCache.size > 1000) sequenceCache.clear();
+  sequenceCache.set(key, seq);
+  return seq;
+}

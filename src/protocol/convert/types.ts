@@ -17,6 +17,17 @@ export interface ProviderOptions {
   stripUnsupported?: boolean;
   /** The provider accepts `reasoning_effort` (OpenAI) / `thinking` (Anthropic). Default true. */
   reasoning?: boolean;
+  /**
+   * OpenAI-format providers only: send earlier assistant `thinking` back as `reasoning_content` on
+   * that assistant message (DeepSeek thinking mode with tools demands it). Default false.
+   */
+  reasoningContent?: boolean;
+  /**
+   * Anthropic-format providers only: how `reasoning_effort` becomes `thinking`. 'adaptive' sends
+   * `{type:"adaptive"}` + `output_config.effort` (Claude 4.6+); 'budget' sends
+   * `{type:"enabled",budget_tokens}`. Default: 'adaptive' for claude models ≥ 4.6, else 'budget'.
+   */
+  thinkingStyle?: 'adaptive' | 'budget';
 }
 
 /** What the request conversion learned, handed to the response / stream conversion of the same attempt. */
@@ -48,6 +59,20 @@ export interface StreamTranslator {
   keepAlive(): string;
   /** Token usage seen so far, in Anthropic terms (for logs/metrics). */
   usage(): { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheCreationTokens: number };
+  /** Where the translation stands (the converters in this folder always provide it). */
+  state?(): StreamState;
+}
+
+/** What a StreamTranslator has seen and produced so far. */
+export interface StreamState {
+  /** At least one client frame of the answer (Anthropic `message_start`, OpenAI role chunk) was produced. */
+  started: boolean;
+  /** The normal tail was produced (Anthropic `message_stop`, OpenAI `data: [DONE]`); push/end now return "". */
+  done: boolean;
+  /** The error frame that ended the stream was produced (upstream error event, or EOF before completion). */
+  error: { status: number; type: string; message: string } | null;
+  /** The upstream reported token usage (otherwise usage() holds estimates). */
+  usageReported: boolean;
 }
 
 /** Conversion between one client format and one (different) provider format. */

@@ -1,0 +1,113 @@
+import crypto from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { addProvider, anthropicBody, getPools, memberOf, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+/**
+ * Two gateway replicas on one PostgreSQL database and one Redis: the real servers on this machine
+ * (TEST_PG_URL / TEST_REDIS_URL override the defaults).
+ */
+const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const dbName = `apg_test_${crypto.randomBytes(4).toString('hex')}`;
+const databaseUrl = (() => {
+  const u = new URL(PG_ADMIN_URL);
+  u.pathname = `/${dbName}`;
+  return u.toString();
+})();
+const env = { DATABASE_URL: databaseUrl, REDIS_URL, REDIS_KEY_PREFIX: `${dbName}:`, DEFAULT_COOLDOWN_SECONDS: '60' };
+
+let a: TestGateway;
+let b: TestGateway;
+const ups: Upstream[] = [];
+
+async function admin(sql: string) {
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await c.connect();
+  try { await c.query(sql); } finally { await c.end(); }
+}
+
+beforeAll(async () => {
+  await admin(`CREATE DATABASE ${dbName}`);
+  a = await startTestGateway(env);
+  b = await startTestGateway(env);
+});
+
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await Promise.all(ups.map((u) => u.close()));
+  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+});
+
+async function eventually(check: () => Promise<boolean>, ms = 2000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}
+
+describe('PostgreSQL + Redis: replicas act as one', () => {
+  let ids: { p1: number[]; p2: number[] };
+
+  it('stores state in PostgreSQL: a provider added on one replica is served by the other', async () => {
+    expect(a.gateway.db.dialect).toBe('postgres');
+    const u1 = await startUpstream({ format: 'anthropic', name: 'P1' });
+    const u2 = await startUpstream({ format: 'anthropic', name: 'P2' });
+    ups.push(u1, u2);
+    const r1 = await addProvider(a, { name: 'P1', baseUrl: u1.url, format: 'anthropic', apiKey: 'sk-pg-secret-000011' }, 'normal', ['m1']);
+    const r2 = await addProvider(a, { name: 'P2', baseUrl: u2.url, format: 'anthropic' }, 'normal', ['m2']);
+    ids = { p1: r1.memberIds, p2: r2.memberIds };
+    expect(await eventually(async () => (await getPools(b))[1].members.length === 2)).toBe(true);
+    const r = await post(`${b.url}/v1/messages`, anthropicBody());
+    expect(r.status).toBe(200);
+    const providers = (await b.admin('GET', '/admin/providers')).body.providers;
+    expect(providers.map((p: any) => p.apiKeyMasked)).toEqual(['****0011', '****3456']);
+  });
+
+  it('rotation is shared: requests alternating between replicas still alternate providers', async () => {
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const gw = i % 2 === 0 ? a : b;
+      const r = await post(`${gw.url}/v1/messages`, anthropicBody());
+      expect(r.status).toBe(200);
+      seen.push(r.headers.get('x-gateway-provider')!);
+    }
+    // without a shared counter, each replica would start with P1 and we would see P1 twice in a row
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).not.toBe(seen[i - 1]);
+  });
+
+  it('a cooldown on one replica is seen by the other at once, and so is its reset', async () => {
+    ups[0].fallback = { kind: 'status', status: 503 };
+    // send until P1 has been tried (rotation may start at either provider)
+    for (let i = 0; i < 2; i++) await post(`${a.url}/v1/messages`, anthropicBody());
+    expect(memberOf(await getPools(a), ids.p1[0]).state).toBe('cooling');
+    expect(await eventually(async () => memberOf(await getPools(b), ids.p1[0]).state === 'cooling')).toBe(true);
+    const before = ups[0].requests.length;
+    for (let i = 0; i < 4; i++) {
+      const r = await post(`${b.url}/v1/messages`, anthropicBody());
+      expect(r.headers.get('x-gateway-provider')).toBe('P2');
+    }
+    expect(ups[0].requests.length).toBe(before);
+    ups[0].fallback = { kind: 'ok' };
+    const reset = await b.admin('POST', `/admin/pools/normal/members/${ids.p1[0]}/reset`);
+    expect(reset.body.state).toBe('ready');
+    expect(await eventually(async () => memberOf(await getPools(a), ids.p1[0]).state === 'ready')).toBe(true);
+  });
+
+  it('a restarted replica keeps everything (PostgreSQL) and learns current cooldowns (Redis)', async () => {
+    ups[1].fallback = { kind: 'status', status: 429, headers: { 'retry-after': '300' } };
+    for (let i = 0; i < 2; i++) await post(`${a.url}/v1/messages`, anthropicBody());
+    expect(memberOf(await getPools(a), ids.p2[0]).state).toBe('cooling');
+    await b.close();
+    b = await startTestGateway(env);
+    const pools = await getPools(b);
+    expect(pools[1].members.map((m: any) => m.model).sort()).toEqual(['m1', 'm2']);
+    const m2 = memberOf(pools, ids.p2[0]);
+    expect(m2.state).toBe('cooling');
+    expect(Date.parse(m2.cooldownUntil)).toBeGreaterThan(Date.now() + 250_000);
+  });
+});
