@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rotation, type RotationCandidate } from '../../../src/routing/rotation.js';
+import { Rotation, pickByTicket, smoothSequence, type RotationCandidate } from '../../../src/routing/rotation.js';
 
 const m = (id: number, providerId: number, weight = 1): RotationCandidate => ({ id, providerId, weight });
 
@@ -64,4 +64,24 @@ describe('two-level rotation', () => {
   it('a single provider and model always gives that member', () => {
     expect(run(new Rotation(), [m(7, 3)], 3)).toEqual([7, 7, 7]);
   });
+});
+
+describe('ticket rotation (shared between replicas)', () => {
+  it('2 providers × 2 models: tickets 0..7 alternate providers and give each model twice', () => {
+    const members = [m(1, 10), m(2, 10), m(3, 20), m(4, 20)];
+    const picks = Array.from({ length: 8 }, (_, n) => pickByTicket(members, n)!.id);
+    expect(picks).toEqual([1, 3, 2, 4, 1, 3, 2, 4]);
+  });
+  it('weights inside a provider follow the smooth sequence', () => {
+    expect(smoothSequence([3, 1])).toEqual([0, 0, 1, 0]);
+    expect(smoothSequence([2, 1])).toEqual([0, 1, 0]);
+    const members = [m(1, 1, 3), m(2, 1, 1)];
+    const picks = Array.from({ length: 8 }, (_, n) => pickByTicket(members, n)!.id);
+    expect(picks.filter((x) => x === 1).length).toBe(6);
+  });
+  it('a provider with nothing ready drops out: the rest share the tickets', () => {
+    const picks = Array.from({ length: 4 }, (_, n) => pickByTicket([m(1, 1), m(3, 3)], n)!.providerId);
+    expect(picks).toEqual([1, 3, 1, 3]);
+  });
+  it('nothing ready: null', () => expect(pickByTicket([], 5)).toBeNull());
 });
