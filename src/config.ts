@@ -18,6 +18,8 @@ export interface Config {
   totalTimeoutMs: number;
   maxBodyBytes: number;
   logLevel: string;
+  /** METRICS_PUBLIC=1: /metrics without the admin token. */
+  metricsPublic: boolean;
 }
 
 export const DEFAULT_ADMIN_PASSWORD = 'admin123';
@@ -71,5 +73,6 @@ export function loadConfig(env: Env = process.env): Config {
     totalTimeoutMs: num(env, 'UPSTREAM_TIMEOUT_SECONDS', 600, { min: 0.001 }) * 1000,
     maxBodyBytes: Math.floor(num(env, 'MAX_BODY_MB', 32, { min: 0.001 }) * 1024 * 1024),
     logLevel: str(env, 'LOG_LEVEL', 'info'),
+    metricsPublic: /^(1|true|yes)$/i.test(env.METRICS_PUBLIC ?? ''),
   };
 }

@@ -5,6 +5,8 @@ import { Repo } from './store/repo.js';
 import { Registry } from './routing/registry.js';
 import { UpstreamPool } from './upstream/client.js';
 import { Cluster, type ClusterEvent } from './cluster/redis.js';
+import { KyselyBackgroundWriter, SqliteBackgroundWriter, type BackgroundWriter } from './store/background-writer.js';
+import { Telemetry } from './telemetry/index.js';
 
 /**
  * Everything a request needs, built once at start: configuration, storage, the in-memory routing
@@ -15,6 +17,9 @@ export class Gateway {
   readonly upstreams: UpstreamPool;
   readonly repo: Repo;
   cluster: Cluster | null = null;
+  readonly writer: BackgroundWriter;
+  telemetry!: Telemetry;
+  readonly startedAt = Date.now();
   private reloading: Promise<void> | null = null;
   private reloadAgain = false;
 
@@ -25,12 +30,16 @@ export class Gateway {
   ) {
     this.repo = new Repo(db.kysely);
     this.upstreams = new UpstreamPool(config.connectTimeoutMs);
+    this.writer = db.file
+      ? new SqliteBackgroundWriter(db.file)
+      : new KyselyBackgroundWriter(db.kysely);
   }
 
   static async open(config: Config, log: FastifyBaseLogger): Promise<Gateway> {
     const db = await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
     const gw = new Gateway(config, db, log);
     await gw.reload();
+    gw.telemetry = await Telemetry.start(db.kysely, gw.writer, gw.registry, log);
     if (config.redisUrl) {
       try {
         gw.cluster = await Cluster.connect(config.redisUrl, config.redisKeyPrefix, log, (e) => gw.onClusterEvent(e));
@@ -76,7 +85,7 @@ export class Gateway {
   cool(memberId: number, until: number, lastError: string): void {
     this.registry.cool(memberId, until, lastError);
     void this.cluster?.publish({ type: 'cool', memberId, until, lastError });
-    this.repo.setMemberCooldown(memberId, until, lastError).catch((err) => {
+    this.writer.setCooldown(memberId, until, lastError).catch((err) => {
       this.log.error({ err, memberId }, 'could not store a cooldown');
     });
   }
@@ -99,6 +108,8 @@ export class Gateway {
 
   async close(): Promise<void> {
     await this.cluster?.close();
+    await this.telemetry?.close();
+    await this.writer.close();
     await this.upstreams.close();
     await this.db.close();
   }

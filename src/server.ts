@@ -1,4 +1,8 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
 import type { Gateway } from './gateway.js';
 import type { Format } from './protocol/formats.js';
 import { errorBody } from './protocol/errors.js';
@@ -60,7 +64,21 @@ export function buildServer(gw: Gateway, logger: FastifyInstance['log']): Fastif
     return reply.code(status).send({ error: err instanceof FieldError ? { message, field: err.field } : { message } });
   });
 
+  // The admin UI (web/dist, built by `npm run build`): static files, and index.html for any other
+  // page path so that deep links survive a reload.
+  const uiRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist');
+  const uiIndex = path.join(uiRoot, 'index.html');
+  const hasUi = fs.existsSync(uiIndex);
+  if (hasUi) {
+    app.register(fastifyStatic, { root: uiRoot, prefix: '/', index: ['index.html'], wildcard: true, cacheControl: false, setHeaders: (res, file) => {
+      res.header('cache-control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+    } });
+  }
+
   app.setNotFoundHandler((req, reply) => {
+    if (hasUi && req.method === 'GET' && !req.url.startsWith('/v1/') && !req.url.startsWith('/admin/') && String(req.headers.accept ?? '').includes('text/html')) {
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(fs.createReadStream(uiIndex));
+    }
     const message = `no route ${req.method} ${req.url.split('?')[0]}`;
     const format = clientFormatFor(req);
     if (format) {
@@ -78,15 +96,17 @@ export function buildServer(gw: Gateway, logger: FastifyInstance['log']): Fastif
     return reply.send(listModels(gw.config, req));
   });
 
-  app.head('/', (_req, reply) => reply.code(200).send());
+  if (!hasUi) app.head('/', (_req, reply) => reply.code(200).send());
   app.get('/health', () => ({ status: 'ok' }));
-  app.get('/', (_req, reply) =>
-    reply.type('text/html; charset=utf-8').send(
-      '<!doctype html><meta charset="utf-8"><title>API Pool Gateway</title>' +
-        '<h1>API Pool Gateway</h1><p>The gateway is running. Client endpoints: <code>/v1/messages</code>, ' +
-        '<code>/v1/chat/completions</code>, <code>/v1/models</code>. Admin API: <code>/admin/*</code>.</p>',
-    ),
-  );
+  if (!hasUi) {
+    app.get('/', (_req, reply) =>
+      reply.type('text/html; charset=utf-8').send(
+        '<!doctype html><meta charset="utf-8"><title>API Pool Gateway</title>' +
+          '<h1>API Pool Gateway</h1><p>The gateway is running, but the admin UI is not built: run <code>npm run build</code>. ' +
+          'Client endpoints: <code>/v1/messages</code>, <code>/v1/chat/completions</code>, <code>/v1/models</code>. Admin API: <code>/admin/*</code>.</p>',
+      ),
+    );
+  }
 
   registerAdmin(app, gw);
   return app;

@@ -6,6 +6,7 @@ import type { LiveMember } from '../routing/registry.js';
 import { AdminAuth, maskKey } from './auth.js';
 import { FieldError, parseId, parseMemberPatch, parseMembersInput, parseProviderInput } from './validate.js';
 import { fetchProviderModels } from './models.js';
+import { registerTelemetryRoutes } from './telemetry-routes.js';
 
 /** The admin API of CONTRACT.md, all under /admin, all behind the admin token but login. */
 export function registerAdmin(app: FastifyInstance, gw: Gateway): void {
@@ -27,10 +28,23 @@ export function registerAdmin(app: FastifyInstance, gw: Gateway): void {
     return { token, expiresAt: new Date(expiresAt).toISOString() };
   });
 
+  const bearer = (req: FastifyRequest) => {
+    const h = req.headers.authorization;
+    return typeof h === 'string' && /^bearer\s+/i.test(h) ? h.replace(/^bearer\s+/i, '').trim() : '';
+  };
+
+  // Prometheus text format; behind the admin token unless METRICS_PUBLIC=1.
+  app.get('/metrics', async (req, reply) => {
+    if (!gw.config.metricsPublic && !(await auth.verify(bearer(req)))) {
+      return adminError(reply, 401, 'admin token required for /metrics (or set METRICS_PUBLIC=1)');
+    }
+    reply.header('content-type', gw.telemetry.metrics.registry.contentType);
+    return gw.telemetry.metrics.registry.metrics();
+  });
+
   app.register(async (scope) => {
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-      const h = req.headers.authorization;
-      const token = typeof h === 'string' && /^bearer\s+/i.test(h) ? h.replace(/^bearer\s+/i, '').trim() : '';
+      const token = bearer(req);
       if (!(await auth.verify(token))) {
         return adminError(reply, 401, token ? 'invalid or expired admin token' : 'admin token required: Authorization: Bearer <token>');
       }
@@ -99,6 +113,8 @@ export function registerAdmin(app: FastifyInstance, gw: Gateway): void {
       }
       return m;
     };
+
+    registerTelemetryRoutes(scope, gw);
 
     scope.get('/admin/providers', async () => ({ providers: (await gw.repo.listProviders()).map(providerJson) }));
 

@@ -14,6 +14,7 @@ import { buildUpstreamUrl } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
 import { classifyTransportError, isClientFault, statusForErrorType } from './classify.js';
 import { headerSafe } from './headers.js';
+import { readUsage, zeroUsage, type RequestRecord } from '../telemetry/record.js';
 
 /** Why one attempt did not serve the client; nothing had been sent to the client yet. */
 export interface Failure {
@@ -46,21 +47,51 @@ const SSE_HEADERS = {
  * cool the member and move on — until something is served or nothing is left to try.
  */
 export async function relay(gw: Gateway, req: FastifyRequest, reply: FastifyReply, client: Format): Promise<void> {
+  const started = performance.now();
+  const rec: RequestRecord = {
+    ts: Date.now(), entryFormat: client, requestedModel: '', pool: null, providerId: null, provider: null, upstreamModel: null,
+    status: 0, latencyMs: 0, ttftMs: null, usage: zeroUsage(), stream: false, attempts: [], error: null,
+  };
+  const inFlight = gw.telemetry.metrics.inFlight;
+  inFlight.inc();
+  try {
+    await serve(gw, req, reply, client, rec, started);
+  } finally {
+    inFlight.dec();
+    rec.latencyMs = performance.now() - started;
+    if (!rec.status) rec.status = reply.raw.statusCode || reply.statusCode;
+    gw.telemetry.record(rec);
+    req.log.info(
+      { pool: rec.pool, model: rec.requestedModel, provider: rec.provider, upstreamModel: rec.upstreamModel, stream: rec.stream, attempts: rec.attempts.length + (rec.provider ? 1 : 0), status: rec.status, ms: Math.round(rec.latencyMs) },
+      rec.status === 499 ? 'client went away' : rec.status < 400 ? 'served' : 'failed',
+    );
+  }
+}
+
+async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, client: Format, rec: RequestRecord, started: number): Promise<void> {
+  const refuse = (status: number, message: string, type?: string) => {
+    rec.error = message;
+    sendError(reply, client, status, message, type);
+  };
   const body = parseBody(req.body);
-  if (typeof body === 'string') return sendError(reply, client, 400, body);
+  if (typeof body === 'string') return refuse(400, body);
   const model = body.model;
+  if (typeof model === 'string') rec.requestedModel = model;
+  if (gw.telemetry.settings.logBodies) rec.requestBody = capBody(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : JSON.stringify(body), gw.telemetry.settings.logBodyMaxBytes);
   if (typeof model !== 'string' || model.trim() === '') {
-    return sendError(reply, client, 400, 'model: required, a non-empty string');
+    return refuse(400, 'model: required, a non-empty string');
   }
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
-    return sendError(reply, client, 400, 'messages: required, a non-empty array');
+    return refuse(400, 'messages: required, a non-empty array');
   }
   const pool = resolvePool(model, gw.config.virtualModels);
   if (!pool) {
     const names = Object.values(gw.config.virtualModels).join(', ');
-    return sendError(reply, client, 404, `model "${model}" is not served here: ask for one of ${names} (or a model id containing one of them)`, client === 'anthropic' ? 'not_found_error' : undefined);
+    return refuse(404, `model "${model}" is not served here: ask for one of ${names} (or a model id containing one of them)`, client === 'anthropic' ? 'not_found_error' : undefined);
   }
+  rec.pool = pool;
   const stream = body.stream === true;
+  rec.stream = stream;
   const accept = (m: LiveMember) => m.provider.format === client || getConverter(client, m.provider.format) !== null;
 
   // The client going away aborts whatever upstream call is running.
@@ -70,24 +101,34 @@ export async function relay(gw: Gateway, req: FastifyRequest, reply: FastifyRepl
   });
 
   const tried = new Set<number>();
-  const started = performance.now();
   let last: { member: LiveMember; failure: Failure } | null = null;
   for (;;) {
-    if (clientGone.signal.aborted) return;
+    if (clientGone.signal.aborted) {
+      rec.status = 499;
+      return;
+    }
     const ticket = gw.cluster ? await gw.cluster.ticket(pool) : null;
     const member = gw.registry.next(pool, Date.now(), tried, accept, ticket);
     if (!member) break;
     tried.add(member.id);
-    const outcome = await attempt(gw, req, reply, { client, body, member, stream, clientGone: clientGone.signal });
+    const attemptStarted = performance.now();
+    const outcome = await attempt(gw, req, reply, { client, body, member, stream, clientGone: clientGone.signal, rec, started });
     if (outcome.kind !== 'failed') {
-      req.log.info({ pool, model, provider: member.provider.name, upstreamModel: member.model, stream, attempts: tried.size, status: outcome.kind === 'aborted' ? 499 : reply.raw.statusCode, ms: Math.round(performance.now() - started) }, outcome.kind === 'aborted' ? 'client went away' : 'served');
+      rec.providerId = member.providerId;
+      rec.provider = member.provider.name;
+      rec.upstreamModel = member.model;
+      if (outcome.kind === 'aborted') rec.status = 499;
       return;
     }
     coolMember(gw, member, outcome.failure);
+    rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status: outcome.failure.status, reason: outcome.failure.message, ms: Math.round(performance.now() - attemptStarted) });
     last = { member, failure: outcome.failure };
     req.log.warn({ pool, provider: member.provider.name, model: member.model, status: outcome.failure.status, reason: outcome.failure.message }, 'upstream attempt failed; moving on');
   }
-  if (clientGone.signal.aborted) return;
+  if (clientGone.signal.aborted) {
+    rec.status = 499;
+    return;
+  }
 
   const now = Date.now();
   const soonest = gw.registry.soonestReady(pool, now, accept);
@@ -95,9 +136,15 @@ export async function relay(gw: Gateway, req: FastifyRequest, reply: FastifyRepl
     const retryAfter = soonest !== null ? retryAfterSeconds(soonest, now) : gw.config.defaultCooldownSeconds;
     reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
     routeHeaders(reply, null);
-    return sendError(reply, client, 503, `no member of the ${pool} pool is ready${soonest !== null ? `; the first comes back in ${retryAfterSeconds(soonest, now)} s` : ''}`, client === 'anthropic' ? 'overloaded_error' : undefined);
+    return refuse(503, `no member of the ${pool} pool is ready${soonest !== null ? `; the first comes back in ${retryAfterSeconds(soonest, now)} s` : ''}`, client === 'anthropic' ? 'overloaded_error' : undefined);
   }
+  rec.error = last.failure.message;
   sendFailure(reply, client, last.member, last.failure, soonest !== null ? retryAfterSeconds(soonest, now) : null, tried.size, pool);
+}
+
+/** A body for the request log, cut to the configured size. */
+function capBody(text: string, max: number): string {
+  return text.length > max ? text.slice(0, max) + `… [${text.length - max} more characters]` : text;
 }
 
 interface AttemptInput {
@@ -106,6 +153,8 @@ interface AttemptInput {
   member: LiveMember;
   stream: boolean;
   clientGone: AbortSignal;
+  rec: RequestRecord;
+  started: number;
 }
 
 async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a: AttemptInput): Promise<Outcome> {
@@ -168,14 +217,17 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
       const text = await res.body.text();
       disarm();
       if (isClientFault(status)) {
-        const conv2 = conv;
         routeHeaders(reply, member);
-        if (conv2) {
-          const e = conv2.error(status, text);
+        a.rec.error = readErrorBody(text)?.message ?? text.slice(0, 300);
+        if (conv) {
+          const e = conv.error(status, text);
+          a.rec.status = e.status;
           reply.code(e.status).header('content-type', 'application/json').send(e.body);
         } else {
+          a.rec.status = status;
           reply.code(status).header('content-type', contentType || 'application/json').send(text);
         }
+        if (gw.telemetry.settings.logBodies) a.rec.responseBody = capBody(text, gw.telemetry.settings.logBodyMaxBytes);
         return { kind: 'served' };
       }
       const retryAfter = parseRetryAfter(res.headers['retry-after'], Date.now(), res.headers['retry-after-ms']);
@@ -208,8 +260,12 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
       return fail(statusForErrorType(info?.type ?? info?.code), `HTTP ${status} carrying an error: ${info?.message ?? text.slice(0, 200)}`);
     }
     routeHeaders(reply, member);
+    readUsage(provider.format, json.usage, a.rec.usage);
+    a.rec.status = 200;
+    if (gw.telemetry.settings.logBodies) a.rec.responseBody = capBody(text, gw.telemetry.settings.logBodyMaxBytes);
     if (a.stream) {
       // The client asked for a stream but the provider answered in one piece: replay it as a stream.
+      a.rec.ttftMs = performance.now() - a.started;
       return replayAsStream(reply, a, json, conv, ctx);
     }
     if (conv && ctx) {
@@ -296,9 +352,12 @@ async function relayStream(
   let complete = false;
   let sawError = false;
   let openaiFinished = false;
+  const usage = a.rec.usage;
+  const capture = gw.telemetry.settings.logBodies ? { text: '', max: gw.telemetry.settings.logBodyMaxBytes } : null;
 
   const write = (text: string): Promise<void> | void => {
     if (text === '' || out.destroyed) return;
+    if (capture && capture.text.length < capture.max) capture.text += text;
     if (!out.write(text)) return new Promise((resolve) => {
       const done = () => { out.off('drain', done); out.off('close', done); resolve(); };
       out.on('drain', done);
@@ -310,11 +369,29 @@ async function relayStream(
     if (upstreamFormat === 'openai' && !openaiFinished && /"finish_reason"\s*:\s*"/.test(ev.data)) openaiFinished = true;
     if (translator) return translator.push(ev);
     if (errorEvent(upstreamFormat, ev)) sawError = true;
+    else if (upstreamFormat === 'anthropic') {
+      if (ev.event === 'message_start' || ev.event === 'message_delta') {
+        try {
+          const j = JSON.parse(ev.data);
+          readUsage('anthropic', ev.event === 'message_start' ? j.message?.usage : j.usage, usage);
+        } catch { /* not ours to judge */ }
+      }
+    } else if (ev.data.includes('"usage":{')) {
+      try {
+        readUsage('openai', JSON.parse(ev.data).usage, usage);
+      } catch { /* not ours to judge */ }
+    }
     return ev.raw;
   };
 
+  const finishStream = (): void => {
+    if (translator) Object.assign(usage, translator.usage());
+    if (capture) a.rec.responseBody = capBody(capture.text, capture.max);
+  };
   const commit = (): void => {
     committed = true;
+    a.rec.status = 200;
+    a.rec.ttftMs = performance.now() - a.started;
     routeHeaders(reply, a.member);
     reply.hijack();
     const headers: Record<string, string> = { ...SSE_HEADERS };
@@ -367,8 +444,11 @@ async function relayStream(
     if (translator) {
       await write(translator.end());
     } else if (!complete && !sawError && !(upstreamFormat === 'openai' && openaiFinished)) {
-      await write(sseErrorFrame(a.client, 502, 'upstream stream ended before completion', a.client === 'anthropic' ? 'api_error' : 'server_error'));
+      a.rec.error = 'upstream stream ended before completion';
+      await write(sseErrorFrame(a.client, 502, a.rec.error, a.client === 'anthropic' ? 'api_error' : 'server_error'));
     }
+    if (sawError) a.rec.error = 'upstream sent an error event mid-stream';
+    finishStream();
     out.end();
     return { kind: 'served' };
   } catch (err) {
@@ -377,13 +457,16 @@ async function relayStream(
     // The stream broke after it began: end it with a well-formed error; never retry.
     const reason = signal.aborted && signal.reason instanceof Cut ? signal.reason.reason : err instanceof Cut ? err.reason : undefined;
     if (reason === 'client' || out.destroyed) {
+      finishStream();
       out.destroy();
       return { kind: 'aborted' };
     }
     const message = reason === 'idle'
       ? `upstream was silent for more than ${gw.config.idleTimeoutMs / 1000} s`
       : `upstream stream broke: ${classifyTransportError(err).reason}`;
+    a.rec.error = message;
     await write(sseErrorFrame(a.client, reason === 'idle' ? 504 : 502, message, a.client === 'anthropic' ? (reason === 'idle' ? 'timeout_error' : 'api_error') : undefined));
+    finishStream();
     out.end();
     return { kind: 'served' };
   }

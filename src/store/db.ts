@@ -9,6 +9,8 @@ import { migrations, type Dialect } from './migrations.js';
 export interface Db {
   kysely: Kysely<Database>;
   dialect: Dialect;
+  /** The SQLite file, or null on PostgreSQL. */
+  file: string | null;
   /** A short description for the start-up log (no credentials). */
   describe: string;
   close(): Promise<void>;
@@ -22,6 +24,7 @@ export async function openDb(opts: { dataDir: string; databaseUrl: string | null
   let kysely: Kysely<Database>;
   let dialect: Dialect;
   let describe: string;
+  let file: string | null = null;
   if (opts.databaseUrl) {
     dialect = 'postgres';
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
@@ -31,7 +34,7 @@ export async function openDb(opts: { dataDir: string; databaseUrl: string | null
   } else {
     dialect = 'sqlite';
     fs.mkdirSync(opts.dataDir, { recursive: true });
-    const file = path.join(opts.dataDir, 'gateway.db');
+    file = path.join(opts.dataDir, 'gateway.db');
     const sqlite = new SQLite(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
@@ -48,7 +51,7 @@ export async function openDb(opts: { dataDir: string; databaseUrl: string | null
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`database migration ${failed ?? ''} failed: ${(error as Error).message ?? error}`);
   }
-  return { kysely, dialect, describe, close: () => kysely.destroy() };
+  return { kysely, dialect, file, describe, close: () => kysely.destroy() };
 }
 
 /** The URL with any password removed, for logs. */

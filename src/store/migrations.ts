@@ -58,6 +58,45 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '002_request_logs': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('request_logs')
+          .addColumn('id', idType, id)
+          .addColumn('ts', big, (c) => c.notNull())
+          .addColumn('entry_format', 'text', (c) => c.notNull())
+          .addColumn('requested_model', 'text', (c) => c.notNull())
+          .addColumn('pool', 'text')
+          .addColumn('provider_id', 'integer')
+          .addColumn('provider_name', 'text')
+          .addColumn('upstream_model', 'text')
+          .addColumn('status', 'integer', (c) => c.notNull())
+          .addColumn('latency_ms', 'real', (c) => c.notNull())
+          .addColumn('ttft_ms', 'real')
+          .addColumn('input_tokens', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('output_tokens', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('cache_read_tokens', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('cache_creation_tokens', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('stream', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('attempts', 'text', (c) => c.notNull().defaultTo('[]'))
+          .addColumn('error', 'text')
+          .addColumn('request_body', 'text')
+          .addColumn('response_body', 'text')
+          .execute();
+        await db.schema.createIndex('request_logs_ts').on('request_logs').column('ts').execute();
+        await db.schema.createIndex('request_logs_pool_ts').on('request_logs').columns(['pool', 'ts']).execute();
+        await db.schema.createIndex('request_logs_provider_ts').on('request_logs').columns(['provider_id', 'ts']).execute();
+        await db.schema
+          .createTable('settings')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('request_logs').ifExists().execute();
+        await db.schema.dropTable('settings').ifExists().execute();
+      },
+    },
   };
 }
 

@@ -6,6 +6,37 @@ export interface Database {
   provider_models: ProviderModelsTable;
   pool_members: PoolMembersTable;
   admin_sessions: AdminSessionsTable;
+  request_logs: RequestLogsTable;
+  settings: SettingsTable;
+}
+
+export interface RequestLogsTable {
+  id: Generated<number>;
+  ts: number;
+  entry_format: string;
+  requested_model: string;
+  pool: string | null;
+  provider_id: number | null;
+  provider_name: string | null;
+  upstream_model: string | null;
+  status: number;
+  latency_ms: number;
+  ttft_ms: number | null;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_creation_tokens: number;
+  stream: number;
+  /** JSON array of the failed attempts before the final one. */
+  attempts: string;
+  error: string | null;
+  request_body: string | null;
+  response_body: string | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
 }
 
 export interface ProvidersTable {

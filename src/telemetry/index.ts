@@ -1,0 +1,164 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { BackgroundWriter, LogRow } from '../store/background-writer.js';
+import type { Registry } from '../routing/registry.js';
+import type { PoolName } from '../routing/pools.js';
+import { Metrics } from './metrics.js';
+import { Stats } from './stats.js';
+import { loadSettings, saveSettings, type Settings } from './settings.js';
+import type { RequestRecord } from './record.js';
+
+const FLUSH_MS = 500;
+const FLUSH_ROWS = 200;
+const MAX_BUFFER = 20_000;
+const PRUNE_MS = 60_000;
+
+/**
+ * Where finished requests go: the in-memory stats, the Prometheus metrics and the request log.
+ * The log is written in batches off the hot path (every 0.5 s or 200 rows); a crash loses at
+ * most the batch not yet written, and a failing database only loses log rows, never requests.
+ */
+export class Telemetry {
+  readonly stats = new Stats();
+  readonly metrics: Metrics;
+  settings: Settings;
+  private buffer: LogRow[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private lastErrorLog = 0;
+  droppedRows = 0;
+
+  private constructor(
+    private readonly db: Kysely<Database>,
+    private readonly writer: BackgroundWriter,
+    routing: Registry,
+    private readonly log: FastifyBaseLogger,
+    settings: Settings,
+  ) {
+    this.metrics = new Metrics(routing);
+    this.settings = settings;
+  }
+
+  static async start(db: Kysely<Database>, writer: BackgroundWriter, routing: Registry, log: FastifyBaseLogger): Promise<Telemetry> {
+    const t = new Telemetry(db, writer, routing, log, await loadSettings(db));
+    await t.rebuildStats();
+    t.pruneTimer = setInterval(() => void t.prune(), PRUNE_MS);
+    t.pruneTimer.unref();
+    return t;
+  }
+
+  /** Refills the dashboard's last 24 hours from the request log. */
+  private async rebuildStats(): Promise<void> {
+    const since = Date.now() - 24 * 3600 * 1000;
+    const rows = await this.db
+      .selectFrom('request_logs')
+      .select(['ts', 'pool', 'provider_id', 'provider_name', 'status', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens'])
+      .where('ts', '>=', since)
+      .execute();
+    for (const r of rows) {
+      this.stats.record({
+        ts: Number(r.ts),
+        pool: r.pool as PoolName | null,
+        providerId: r.provider_id === null ? null : Number(r.provider_id),
+        provider: r.provider_name,
+        status: r.status,
+        latencyMs: r.latency_ms,
+        ttftMs: r.ttft_ms,
+        usage: { inputTokens: r.input_tokens, outputTokens: r.output_tokens, cacheReadTokens: r.cache_read_tokens, cacheCreationTokens: r.cache_creation_tokens },
+      });
+    }
+  }
+
+  record(rec: RequestRecord): void {
+    this.stats.record(rec);
+    this.metrics.record(rec);
+    if (this.buffer.length >= MAX_BUFFER) {
+      this.buffer.shift();
+      this.droppedRows++;
+    }
+    this.buffer.push(toRow(rec));
+    if (this.buffer.length >= FLUSH_ROWS) void this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), FLUSH_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes what is buffered now (one batch at a time). */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.flushing) return this.flushing;
+    if (this.buffer.length === 0) return;
+    const rows = this.buffer;
+    this.buffer = [];
+    this.flushing = this.writer
+      .writeLogs(rows)
+      .catch((err) => {
+        this.droppedRows += rows.length;
+        const now = Date.now();
+        if (now - this.lastErrorLog > 10_000) {
+          this.lastErrorLog = now;
+          this.log.error({ err: (err as Error).message, rows: rows.length }, 'request log write failed; rows dropped (requests are unaffected)');
+        }
+      })
+      .finally(() => {
+        this.flushing = null;
+        if (this.buffer.length && !this.timer) {
+          this.timer = setTimeout(() => void this.flush(), FLUSH_MS);
+          this.timer.unref();
+        }
+      });
+    return this.flushing;
+  }
+
+  async updateSettings(patch: Partial<Settings>): Promise<Settings> {
+    await saveSettings(this.db, patch);
+    this.settings = { ...this.settings, ...patch };
+    return this.settings;
+  }
+
+  /** Applies retention: at most logRetentionCount rows, none older than logRetentionDays. */
+  async prune(): Promise<void> {
+    try {
+      await this.writer.prune(this.settings.logRetentionCount, Date.now() - this.settings.logRetentionDays * 86400_000);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'request log retention failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    await this.flush();
+    if (this.flushing) await this.flushing;
+    if (this.buffer.length) await this.flush();
+  }
+}
+
+function toRow(r: RequestRecord): LogRow {
+  return {
+    ts: r.ts,
+    entry_format: r.entryFormat,
+    requested_model: r.requestedModel.slice(0, 300),
+    pool: r.pool,
+    provider_id: r.providerId,
+    provider_name: r.provider,
+    upstream_model: r.upstreamModel,
+    status: r.status,
+    latency_ms: Math.round(r.latencyMs * 100) / 100,
+    ttft_ms: r.ttftMs === null ? null : Math.round(r.ttftMs * 100) / 100,
+    input_tokens: r.usage.inputTokens,
+    output_tokens: r.usage.outputTokens,
+    cache_read_tokens: r.usage.cacheReadTokens,
+    cache_creation_tokens: r.usage.cacheCreationTokens,
+    stream: r.stream ? 1 : 0,
+    attempts: JSON.stringify(r.attempts),
+    error: r.error,
+    request_body: r.requestBody ?? null,
+    response_body: r.responseBody ?? null,
+  };
+}
