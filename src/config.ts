@@ -18,6 +18,8 @@ export interface Config {
   totalTimeoutMs: number;
   maxBodyBytes: number;
   logLevel: string;
+  /** Silence on an open stream after which the client gets a keep-alive frame (KEEPALIVE_SECONDS, default 15). */
+  keepAliveMs: number;
   /** METRICS_PUBLIC=1: /metrics without the admin token. */
   metricsPublic: boolean;
 }
@@ -73,6 +75,7 @@ export function loadConfig(env: Env = process.env): Config {
     totalTimeoutMs: num(env, 'UPSTREAM_TIMEOUT_SECONDS', 600, { min: 0.001 }) * 1000,
     maxBodyBytes: Math.floor(num(env, 'MAX_BODY_MB', 32, { min: 0.001 }) * 1024 * 1024),
     logLevel: str(env, 'LOG_LEVEL', 'info'),
+    keepAliveMs: num(env, 'KEEPALIVE_SECONDS', 15, { min: 0.05 }) * 1000,
     metricsPublic: /^(1|true|yes)$/i.test(env.METRICS_PUBLIC ?? ''),
   };
 }

@@ -384,7 +384,15 @@ async function relayStream(
     return ev.raw;
   };
 
+  let lastEventAt = performance.now();
+  let keepAlive: NodeJS.Timeout | null = null;
+  const keepAliveFrame = (): string => {
+    if (translator) return translator.keepAlive();
+    return a.client === 'anthropic' ? 'event: ping\ndata: {"type": "ping"}\n\n' : ': keep-alive\n\n';
+  };
   const finishStream = (): void => {
+    if (keepAlive) clearInterval(keepAlive);
+    keepAlive = null;
     if (translator) Object.assign(usage, translator.usage());
     if (capture) a.rec.responseBody = capBody(capture.text, capture.max);
   };
@@ -398,10 +406,15 @@ async function relayStream(
     for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = String(v);
     out.writeHead(200, headers);
     out.flushHeaders();
+    keepAlive = setInterval(() => {
+      if (performance.now() - lastEventAt >= gw.config.keepAliveMs && out.writableLength === 0) void write(keepAliveFrame());
+    }, gw.config.keepAliveMs / 3);
+    keepAlive.unref();
   };
 
   try {
     for await (const chunk of res.body) {
+      lastEventAt = performance.now();
       const events = parser.push(chunk as Buffer);
       if (events.length === 0) continue;
       if (!committed) {
@@ -454,6 +467,7 @@ async function relayStream(
   } catch (err) {
     disarm();
     if (!committed) throw err;
+    if (keepAlive) clearInterval(keepAlive);
     // The stream broke after it began: end it with a well-formed error; never retry.
     const reason = signal.aborted && signal.reason instanceof Cut ? signal.reason.reason : err instanceof Cut ? err.reason : undefined;
     if (reason === 'client' || out.destroyed) {

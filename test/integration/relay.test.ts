@@ -241,3 +241,25 @@ describe('rotation through the gateway', () => {
     expect(counts).toEqual({ 'P1/a1': 2, 'P1/a2': 2, 'P2/b1': 2, 'P2/b2': 2 });
   });
 });
+
+describe('keep-alive during upstream silence', () => {
+  it('an Anthropic client gets event: ping while the upstream is silent mid-stream, and the stream completes', async () => {
+    await gw.close();
+    gw = await startTestGateway({ KEEPALIVE_SECONDS: '0.1', UPSTREAM_IDLE_TIMEOUT_SECONDS: '5' });
+    const u = await upstream('anthropic');
+    await addProvider(gw, { name: 'A', baseUrl: u.url, format: 'anthropic' }, 'normal', ['x']);
+    const { streamEvents } = await import('../helpers/upstream.js');
+    u.fallback = { kind: 'custom', handle: (_req, _body, res) => {
+      const evs = streamEvents('anthropic', 'x', 2);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(evs[0]);
+      setTimeout(() => res.end(evs.slice(1).join('')), 600);
+    } };
+    const r = await post(`${gw.url}/v1/messages`, anthropicBody('sonnet', { stream: true }));
+    expect(r.status).toBe(200);
+    const pings = r.text.split('\n\n').filter((f) => f.startsWith('event: ping'));
+    expect(pings.length).toBeGreaterThanOrEqual(2);
+    expect(r.text.indexOf('event: ping')).toBeGreaterThan(r.text.indexOf('message_start'));
+    expect(r.text).toContain('event: message_stop');
+  });
+});
