@@ -20,6 +20,7 @@ export class Gateway {
   readonly writer: BackgroundWriter;
   telemetry!: Telemetry;
   readonly startedAt = Date.now();
+  private pollTimer: NodeJS.Timeout | null = null;
   private reloading: Promise<void> | null = null;
   private reloadAgain = false;
 
@@ -41,15 +42,26 @@ export class Gateway {
     await gw.reload();
     gw.telemetry = await Telemetry.start(db.kysely, gw.writer, gw.registry, log);
     if (config.redisUrl) {
-      try {
-        gw.cluster = await Cluster.connect(config.redisUrl, config.redisKeyPrefix, log, (e) => gw.onClusterEvent(e));
-        for (const c of await gw.cluster.cooldowns()) gw.registry.cool(c.memberId, c.until, c.lastError);
+      gw.cluster = await Cluster.connect(config.redisUrl, config.redisKeyPrefix, log, (e) => gw.onClusterEvent(e), () => {
+        // (re)connected: learn the cooldowns the other replicas recorded meanwhile
+        gw.cluster?.cooldowns()
+          .then((list) => { for (const c of list) gw.registry.cool(c.memberId, c.until, c.lastError); })
+          .catch((err) => log.warn({ err: (err as Error).message }, 'could not read shared cooldowns'));
         log.info('sharing cooldowns and rotation with other replicas through Redis');
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'REDIS_URL is set but Redis cannot be reached: running on local state');
-        await gw.cluster?.close();
-        gw.cluster = null;
+      });
+      if (gw.cluster.ready) {
+        for (const c of await gw.cluster.cooldowns().catch(() => [])) gw.registry.cool(c.memberId, c.until, c.lastError);
       }
+    }
+    if (db.dialect === 'postgres') {
+      // Several replicas may share this database: pick up their admin changes even when no Redis
+      // notice arrives (no REDIS_URL, or a notice lost while Redis was away).
+      let tick = 0;
+      gw.pollTimer = setInterval(() => {
+        tick++;
+        if (!gw.cluster?.ready || tick % 12 === 0) gw.reload().catch((err) => log.warn({ err: (err as Error).message }, 'periodic reload failed'));
+      }, 5000);
+      gw.pollTimer.unref();
     }
     return gw;
   }
@@ -107,6 +119,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer);
     await this.cluster?.close();
     await this.telemetry?.close();
     await this.writer.close();

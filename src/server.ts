@@ -22,7 +22,7 @@ export function clientFormatFor(req: FastifyRequest): Format | null {
 }
 
 /** Builds the HTTP app: client endpoints, admin API, error handling. Does not listen. */
-export function buildServer(gw: Gateway, logger: FastifyInstance['log']): FastifyInstance {
+export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -108,6 +108,6 @@ export function buildServer(gw: Gateway, logger: FastifyInstance['log']): Fastif
     );
   }
 
-  registerAdmin(app, gw);
+  await registerAdmin(app, gw);
   return app;
 }

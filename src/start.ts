@@ -15,8 +15,9 @@ export interface RunningGateway {
 /** Opens storage, builds the app and listens. Used by main and by the tests. */
 export async function startGateway(config: Config, log: FastifyBaseLogger): Promise<RunningGateway> {
   const gateway = await Gateway.open(config, log);
-  const app = buildServer(gateway, log as FastifyInstance['log']);
+  let app: FastifyInstance;
   try {
+    app = await buildServer(gateway, log as FastifyInstance['log']);
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
     await gateway.close().catch(() => {});

@@ -38,6 +38,24 @@ export class AdminAuth {
     if (this.failures.size > 10_000) this.failures.clear();
   }
 
+  /**
+   * Sessions belong to the password they were opened with: a changed ADMIN_PASSWORD ends them all.
+   * (The fingerprint is a salted hash kept in the settings table.)
+   */
+  async bindToPassword(password: string): Promise<void> {
+    const fingerprint = crypto.createHash('sha256').update(`apg-admin-sessions:${password}`).digest('hex');
+    if ((await this.repo.getSetting('adminSessionsFingerprint')) !== fingerprint) {
+      await this.repo.deleteAllSessions();
+      await this.repo.putSetting('adminSessionsFingerprint', fingerprint);
+    }
+  }
+
+  async logout(token: string): Promise<void> {
+    const hash = sha256(token).toString('hex');
+    this.sessions.delete(hash);
+    await this.repo.deleteSession(hash);
+  }
+
   async login(): Promise<{ token: string; expiresAt: number }> {
     const token = crypto.randomBytes(32).toString('base64url');
     const expiresAt = Date.now() + SESSION_MS;

@@ -9,8 +9,9 @@ import { fetchProviderModels } from './models.js';
 import { registerTelemetryRoutes } from './telemetry-routes.js';
 
 /** The admin API of CONTRACT.md, all under /admin, all behind the admin token but login. */
-export function registerAdmin(app: FastifyInstance, gw: Gateway): void {
+export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<void> {
   const auth = new AdminAuth(gw.config.adminPassword, gw.repo);
+  await auth.bindToPassword(gw.config.adminPassword);
 
   const adminError = (reply: FastifyReply, status: number, message: string, field?: string) =>
     reply.code(status).send({ error: field ? { message, field } : { message } });
@@ -45,9 +46,18 @@ export function registerAdmin(app: FastifyInstance, gw: Gateway): void {
   app.register(async (scope) => {
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       const token = bearer(req);
+      // Wrong bearer tokens count toward the same per-address limit as wrong logins: the
+      // password also works as a token, so this path must not allow unlimited guessing.
+      if (token && auth.throttled(req.ip)) return adminError(reply, 429, 'too many wrong passwords or tokens; wait a minute');
       if (!(await auth.verify(token))) {
+        if (token) auth.noteFailure(req.ip);
         return adminError(reply, 401, token ? 'invalid or expired admin token' : 'admin token required: Authorization: Bearer <token>');
       }
+    });
+
+    scope.post('/admin/logout', async (req, reply) => {
+      await auth.logout(bearer(req));
+      return reply.code(204).send();
     });
 
     const providerJson = (p: Provider) => {

@@ -31,17 +31,26 @@ export class Cluster {
     for (const c of [this.cmd, this.sub]) c.on('error', (err) => this.log.warn({ err: err.message }, 'redis error'));
   }
 
-  static async connect(url: string, prefix: string, log: FastifyBaseLogger, onEvent: (e: ClusterEvent) => void): Promise<Cluster> {
+  /**
+   * Connects (waiting at most a few seconds) and keeps reconnecting in the background if Redis is
+   * away; until it answers, callers fall back to local state. `onReady` runs on every (re)connect.
+   */
+  static async connect(url: string, prefix: string, log: FastifyBaseLogger, onEvent: (e: ClusterEvent) => void, onReady: () => void): Promise<Cluster> {
     const c = new Cluster(url, prefix, log);
-    await c.cmd.connect();
-    await c.sub.connect();
     c.sub.on('message', (_channel: string, text: string) => {
       try {
         const msg = JSON.parse(text) as ClusterEvent & { origin?: string };
         if (msg.origin !== c.origin) onEvent(msg);
       } catch { /* ignore foreign messages */ }
     });
-    await c.sub.subscribe(c.channel);
+    c.sub.on('ready', () => {
+      c.sub.subscribe(c.channel).catch((err) => log.warn({ err: err.message }, 'redis subscribe failed'));
+    });
+    c.cmd.on('ready', onReady);
+    await Promise.all([
+      c.cmd.connect().catch((err) => log.error({ err: err.message }, 'Redis cannot be reached yet: using local state until it answers')),
+      c.sub.connect().catch(() => {}),
+    ]);
     return c;
   }
 

@@ -26,7 +26,9 @@ export interface Failure {
   body?: { text: string; format: Format; contentType: string };
 }
 
-type Outcome = { kind: 'served' } | { kind: 'failed'; failure: Failure } | { kind: 'aborted' };
+/** served: the client got its answer (`broke`: a stream that began and then failed — the client got
+ *  an error frame, the member is cooled, nothing is retried). */
+type Outcome = { kind: 'served'; broke?: Failure } | { kind: 'failed'; failure: Failure } | { kind: 'aborted' };
 
 /** Why an attempt's upstream call was cut short by the gateway. */
 class Cut extends Error {
@@ -114,6 +116,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     const attemptStarted = performance.now();
     const outcome = await attempt(gw, req, reply, { client, body, member, stream, clientGone: clientGone.signal, rec, started });
     if (outcome.kind !== 'failed') {
+      if (outcome.kind === 'served' && outcome.broke) coolMember(gw, member, outcome.broke);
       rec.providerId = member.providerId;
       rec.provider = member.provider.name;
       rec.upstreamModel = member.model;
@@ -350,7 +353,7 @@ async function relayStream(
   let committed = false;
   let held: SseEvent[] = [];
   let complete = false;
-  let sawError = false;
+  let sawError: { status: number; message: string } | null = null;
   let openaiFinished = false;
   const usage = a.rec.usage;
   const capture = gw.telemetry.settings.logBodies ? { text: '', max: gw.telemetry.settings.logBodyMaxBytes } : null;
@@ -368,7 +371,8 @@ async function relayStream(
     if (isFinalEvent(upstreamFormat, ev)) complete = true;
     if (upstreamFormat === 'openai' && !openaiFinished && /"finish_reason"\s*:\s*"/.test(ev.data)) openaiFinished = true;
     if (translator) return translator.push(ev);
-    if (errorEvent(upstreamFormat, ev)) sawError = true;
+    const upstreamError = errorEvent(upstreamFormat, ev);
+    if (upstreamError) sawError = upstreamError;
     else if (upstreamFormat === 'anthropic') {
       if (ev.event === 'message_start' || ev.event === 'message_delta') {
         try {
@@ -456,14 +460,17 @@ async function relayStream(
     }
     if (translator) {
       await write(translator.end());
-    } else if (!complete && !sawError && !(upstreamFormat === 'openai' && openaiFinished)) {
+    } else if (!complete && !(sawError as unknown) && !(upstreamFormat === 'openai' && openaiFinished)) {
       a.rec.error = 'upstream stream ended before completion';
       await write(sseErrorFrame(a.client, 502, a.rec.error, a.client === 'anthropic' ? 'api_error' : 'server_error'));
     }
-    if (sawError) a.rec.error = 'upstream sent an error event mid-stream';
+    const midError = sawError as { status: number; message: string } | null; // set inside emit()
+    if (midError) a.rec.error = `upstream sent an error mid-stream: ${midError.message}`;
     finishStream();
     out.end();
-    return { kind: 'served' };
+    return a.rec.error
+      ? { kind: 'served', broke: { status: midError ? midError.status : 502, message: `mid-stream: ${a.rec.error}`, retryAfter: null } }
+      : { kind: 'served' };
   } catch (err) {
     disarm();
     if (!committed) throw err;
@@ -479,10 +486,11 @@ async function relayStream(
       ? `upstream was silent for more than ${gw.config.idleTimeoutMs / 1000} s`
       : `upstream stream broke: ${classifyTransportError(err).reason}`;
     a.rec.error = message;
-    await write(sseErrorFrame(a.client, reason === 'idle' ? 504 : 502, message, a.client === 'anthropic' ? (reason === 'idle' ? 'timeout_error' : 'api_error') : undefined));
+    const status = reason === 'idle' ? 504 : 502;
+    await write(sseErrorFrame(a.client, status, message, a.client === 'anthropic' ? (reason === 'idle' ? 'timeout_error' : 'api_error') : undefined));
     finishStream();
     out.end();
-    return { kind: 'served' };
+    return { kind: 'served', broke: { status, message: `mid-stream: ${message}`, retryAfter: null } };
   }
 }
 

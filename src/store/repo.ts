@@ -206,6 +206,27 @@ export class Repo {
     await this.db.insertInto('admin_sessions').values({ token_hash: tokenHash, expires_at: expiresAt }).execute();
   }
 
+  async deleteSession(tokenHash: string): Promise<void> {
+    await this.db.deleteFrom('admin_sessions').where('token_hash', '=', tokenHash).execute();
+  }
+
+  async deleteAllSessions(): Promise<void> {
+    await this.db.deleteFrom('admin_sessions').execute();
+  }
+
+  async getSetting(key: string): Promise<string | null> {
+    const r = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    return r ? r.value : null;
+  }
+
+  async putSetting(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  }
+
   async findSession(tokenHash: string): Promise<number | null> {
     const r = await this.db.selectFrom('admin_sessions').select('expires_at').where('token_hash', '=', tokenHash).executeTakeFirst();
     return r ? Number(r.expires_at) : null;

@@ -54,6 +54,36 @@ describe('admin auth', () => {
   });
 });
 
+describe('sessions', () => {
+  it('logout ends a token; other tokens keep working', async () => {
+    const t1 = (await gw.admin('POST', '/admin/login', { password: ADMIN }, null)).body.token;
+    const t2 = (await gw.admin('POST', '/admin/login', { password: ADMIN }, null)).body.token;
+    expect((await gw.admin('POST', '/admin/logout', undefined, t1)).status).toBe(204);
+    expect((await gw.admin('GET', '/admin/pools', undefined, t1)).status).toBe(401);
+    expect((await gw.admin('GET', '/admin/pools', undefined, t2)).status).toBe(200);
+  });
+
+  it('tokens survive a restart, but not a change of ADMIN_PASSWORD', async () => {
+    const token = (await gw.admin('POST', '/admin/login', { password: ADMIN }, null)).body.token;
+    const dir = gw.dataDir;
+    await gw.close();
+    gw = await startTestGateway({}, dir);
+    expect((await gw.admin('GET', '/admin/pools', undefined, token)).status).toBe(200);
+    await gw.close();
+    gw = await startTestGateway({ ADMIN_PASSWORD: 'a-new-password' }, dir);
+    expect((await gw.admin('GET', '/admin/pools', undefined, token)).status).toBe(401);
+    expect((await gw.admin('GET', '/admin/pools', undefined, 'a-new-password')).status).toBe(200);
+  });
+
+  it('guessing through the bearer header is throttled like wrong logins', async () => {
+    let last = 0;
+    for (let i = 0; i < 12; i++) last = (await gw.admin('GET', '/admin/pools', undefined, `guess-${i}`)).status;
+    expect(last).toBe(429);
+    // wrong logins from the same address are refused too, even with the right password, for a minute
+    expect((await gw.admin('POST', '/admin/login', { password: ADMIN }, null)).status).toBe(429);
+  });
+});
+
 describe('providers', () => {
   it('creates, reads, updates and deletes; the key never comes back', async () => {
     const c = await gw.admin('POST', '/admin/providers', { name: 'Relay 1', baseUrl: 'http://127.0.0.1:9/v1', apiKey: SECRET, format: 'openai' });

@@ -263,3 +263,23 @@ describe('keep-alive during upstream silence', () => {
     expect(r.text).toContain('event: message_stop');
   });
 });
+
+describe('a stream that breaks after it began', () => {
+  it('cools the member, so the next request goes elsewhere', async () => {
+    const flaky = await upstream('anthropic', 'flaky');
+    const steady = await upstream('anthropic', 'steady');
+    const f = await addProvider(gw, { name: 'flaky', baseUrl: flaky.url, format: 'anthropic' }, 'normal', ['x']);
+    await addProvider(gw, { name: 'steady', baseUrl: steady.url, format: 'anthropic' }, 'normal', ['y']);
+    flaky.fallback = { kind: 'break-after', events: 3 };
+    const r = await post(`${gw.url}/v1/messages`, anthropicBody('sonnet', { stream: true }));
+    expect(r.headers.get('x-gateway-provider')).toBe('flaky');
+    expect(r.text).toContain('event: error');
+    const m = memberOf(await getPools(gw), f.memberIds[0]);
+    expect(m.state).toBe('cooling');
+    expect(m.lastError).toContain('mid-stream');
+    for (let i = 0; i < 3; i++) {
+      const next = await post(`${gw.url}/v1/messages`, anthropicBody('sonnet', { stream: true }));
+      expect(next.headers.get('x-gateway-provider')).toBe('steady');
+    }
+  });
+});

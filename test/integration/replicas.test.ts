@@ -111,3 +111,20 @@ describe('PostgreSQL + Redis: replicas act as one', () => {
     expect(Date.parse(m2.cooldownUntil)).toBeGreaterThan(Date.now() + 250_000);
   });
 });
+
+describe('Redis away', () => {
+  it('a gateway whose Redis cannot be reached starts anyway and serves on local state', async () => {
+    const t0 = Date.now();
+    const lonely = await startTestGateway({ REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      expect(Date.now() - t0).toBeLessThan(5000);
+      const u = await startUpstream({ format: 'anthropic' });
+      ups.push(u);
+      await addProvider(lonely, { name: 'L', baseUrl: u.url, format: 'anthropic' }, 'normal', ['m']);
+      expect((await post(`${lonely.url}/v1/messages`, anthropicBody())).status).toBe(200);
+      expect((await lonely.admin('GET', '/admin/status')).body.redis).toBe(false);
+    } finally {
+      await lonely.close();
+    }
+  });
+});

@@ -61,6 +61,11 @@ export interface StreamTranslator {
   usage(): { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheCreationTokens: number };
   /** Where the translation stands (the converters in this folder always provide it). */
   state?(): StreamState;
+  /**
+   * Ends the stream with the client-format error frame (e.g. on an idle timeout) and marks it ended;
+   * "" when it already ended. (Provided by the converters in this folder.)
+   */
+  abort?(status: number, message: string, type?: string): string;
 }
 
 /** What a StreamTranslator has seen and produced so far. */

@@ -109,8 +109,12 @@ export function anthropicRequestToOpenAI(
         case 'any': out.tool_choice = 'required'; break;
         case 'none': out.tool_choice = 'none'; break;
         case 'tool': {
+          // A named tool that did not survive (a server tool) would be a 400 upstream: let the model choose.
           const name = nonEmpty(tc.name);
-          if (name) out.tool_choice = { type: 'function', function: { name: shortToolName(name) } };
+          const short = name ? shortToolName(name) : undefined;
+          out.tool_choice = short && tools.some((t) => (t.function as Json).name === short)
+            ? { type: 'function', function: { name: short } }
+            : 'auto';
           break;
         }
         default: break;

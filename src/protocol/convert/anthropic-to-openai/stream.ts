@@ -60,6 +60,7 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
   private sawTool = false;
   private outChars = 0;
   private err: StreamState['error'] = null;
+  private startedOnce = false;
 
   constructor(private readonly ctx: ConversionContext) {}
 
@@ -135,8 +136,6 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
   }
 
   // ---------------------------------------------------------------------------------------------
-
-  private startedOnce = false;
 
   private start(): string {
     this.phase = 'streaming';

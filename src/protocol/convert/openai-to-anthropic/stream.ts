@@ -34,6 +34,7 @@ export class AnthropicToOpenAIStream implements StreamTranslator {
   private finishSent = false;
   private stopSeen = false;
   private err: StreamState['error'] = null;
+  private startedBeforeError = false;
 
   constructor(private readonly ctx: ConversionContext) {
     const id = randomId('chatcmpl-');
@@ -166,8 +167,6 @@ export class AnthropicToOpenAIStream implements StreamTranslator {
   }
 
   // ---------------------------------------------------------------------------------------------
-
-  private startedBeforeError = false;
 
   private chunk(delta: string, finish?: string): string {
     return `data: ${this.head},"choices":[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finish ? `"${finish}"` : 'null'}}]}\n\n`;
