@@ -1,6 +1,7 @@
 import { loadConfig, DEFAULT_ADMIN_PASSWORD } from './config.js';
 import { createLogger } from './logger.js';
 import { startGateway } from './start.js';
+import { preloadTokenizer } from './protocol/tokens.js';
 
 const config = (() => {
   try {
@@ -18,6 +19,8 @@ if (config.adminPassword === DEFAULT_ADMIN_PASSWORD) {
 
 startGateway(config, log)
   .then((running) => {
+    // Build the tokenizer for count_tokens now (about a second of CPU) rather than on the first call.
+    setTimeout(preloadTokenizer, 50).unref();
     let closing = false;
     const shutdown = (signal: string) => {
       if (closing) return;

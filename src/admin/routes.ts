@@ -130,6 +130,7 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
 
     scope.post('/admin/providers', async (req, reply) => {
       const input = parseProviderInput(req.body, false);
+      if (input.options) for (const [k, v] of Object.entries(input.options)) if (v === null) delete (input.options as Record<string, unknown>)[k];
       const p = await gw.repo.createProvider({
         name: input.name!,
         baseUrl: input.baseUrl!,
@@ -153,7 +154,12 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
       const p = await providerOr404(req, reply);
       if (!p) return reply;
       const input = parseProviderInput(req.body, true);
-      if (input.options) input.options = { ...p.options, ...input.options };
+      if (input.options) {
+        // merge into the stored options; null clears a key back to its default
+        const merged: Record<string, unknown> = { ...p.options, ...input.options };
+        for (const k of Object.keys(merged)) if (merged[k] === null) delete merged[k];
+        input.options = merged;
+      }
       const updated = await gw.repo.updateProvider(p.id, input);
       await gw.changed();
       return providerJson(updated!);

@@ -83,7 +83,13 @@ export function parseOptions(value: unknown): ProviderOptions {
     }
     out.maxTokensCap = o.maxTokensCap as number | null;
   }
-  for (const key of ['streamOptions', 'stripUnsupported', 'reasoning'] as const) {
+  if (o.thinkingStyle !== undefined) {
+    if (o.thinkingStyle !== 'adaptive' && o.thinkingStyle !== 'budget' && o.thinkingStyle !== null) {
+      throw new FieldError('options.thinkingStyle', 'must be "adaptive", "budget" or null');
+    }
+    (out as Record<string, unknown>).thinkingStyle = o.thinkingStyle;
+  }
+  for (const key of ['streamOptions', 'stripUnsupported', 'reasoning', 'reasoningContent'] as const) {
     if (o[key] !== undefined) {
       if (typeof o[key] !== 'boolean') throw new FieldError(`options.${key}`, 'must be true or false');
       out[key] = o[key] as boolean;

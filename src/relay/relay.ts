@@ -7,6 +7,7 @@ import { errorBody, readErrorBody, sseErrorFrame } from '../protocol/errors.js';
 import { SseParser, type SseEvent } from '../protocol/sse.js';
 import type { Converter, ConversionContext, StreamTranslator } from '../protocol/convert/types.js';
 import { getConverter } from '../protocol/convert/index.js';
+import { prepareAnthropicPassthrough, prepareOpenAIPassthrough } from '../protocol/convert/passthrough.js';
 import { resolvePool, type PoolName } from '../routing/pools.js';
 import { cooldownUntil, parseRetryAfter, retryAfterSeconds } from '../routing/cooldown.js';
 import type { LiveMember } from '../routing/registry.js';
@@ -171,7 +172,10 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
     upstreamBody = r.body;
     ctx = r.ctx;
   } else {
-    upstreamBody = { ...a.body, model: member.model };
+    // Same format: the body goes as it is but for the model (and what the provider's options ask).
+    upstreamBody = provider.format === 'anthropic'
+      ? prepareAnthropicPassthrough(a.body, member.model, provider.options ?? {})
+      : prepareOpenAIPassthrough(a.body, member.model, provider.options ?? {});
   }
 
   const ac = new AbortController();
@@ -351,7 +355,6 @@ async function relayStream(
   const translator: StreamTranslator | null = conv && ctx ? conv.stream(ctx) : null;
   const out = reply.raw;
   let committed = false;
-  let held: SseEvent[] = [];
   let complete = false;
   let sawError: { status: number; message: string } | null = null;
   let openaiFinished = false;
@@ -422,21 +425,27 @@ async function relayStream(
       const events = parser.push(chunk as Buffer);
       if (events.length === 0) continue;
       if (!committed) {
+        // Nothing has reached the client yet: an error here is this member's failure.
+        let text = '';
         for (const ev of events) {
-          if (committed) { held.push(ev); continue; }
+          if (committed) { text += emit(ev); continue; }
           if (!isSubstantive(ev)) continue; // keep-alives before the first event commit nothing
           const err = errorEvent(upstreamFormat, ev);
-          if (err) {
-            return { kind: 'failed', failure: { status: err.status, message: err.message, retryAfter: null } };
+          if (err) return { kind: 'failed', failure: { status: err.status, message: err.message, retryAfter: null } };
+          const produced = emit(ev);
+          const st = translator?.state?.();
+          if (st && !st.started) {
+            if (st.error) return { kind: 'failed', failure: { status: st.error.status, message: st.error.message, retryAfter: null } };
+            continue; // the converter has nothing to say yet
+          }
+          if (upstreamFormat === 'openai' && !translator && ev.data === '[DONE]') {
+            return fail(502, 'stream ended before its first event');
           }
           commit();
-          held.push(ev);
+          text += produced;
         }
         if (!committed) continue;
         arm(gw.config.idleTimeoutMs, 'idle');
-        let text = '';
-        for (const ev of held) text += emit(ev);
-        held = [];
         await write(text);
         continue;
       }
@@ -450,7 +459,12 @@ async function relayStream(
         if (!isSubstantive(ev)) continue;
         const err = errorEvent(upstreamFormat, ev);
         if (err) return { kind: 'failed', failure: { status: err.status, message: err.message, retryAfter: null } };
+        const produced = emit(ev);
+        const st = translator?.state?.();
+        if (st && !st.started) continue;
         commit();
+        await write(produced);
+        continue;
       }
       await write(emit(ev));
     }
@@ -460,6 +474,8 @@ async function relayStream(
     }
     if (translator) {
       await write(translator.end());
+      const st = translator.state?.();
+      if (st?.error) sawError = { status: st.error.status, message: st.error.message };
     } else if (!complete && !(sawError as unknown) && !(upstreamFormat === 'openai' && openaiFinished)) {
       a.rec.error = 'upstream stream ended before completion';
       await write(sseErrorFrame(a.client, 502, a.rec.error, a.client === 'anthropic' ? 'api_error' : 'server_error'));
@@ -564,7 +580,7 @@ function sendFailure(reply: FastifyReply, client: Format, member: LiveMember, f:
     const conv = getConverter(client, f.body.format);
     if (conv) {
       const e = conv.error(f.status, f.body.text);
-      reply.code(f.status).header('content-type', 'application/json').send(e.body);
+      reply.code(e.status).header('content-type', 'application/json').send(e.body);
       return;
     }
   }

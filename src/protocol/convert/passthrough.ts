@@ -140,13 +140,14 @@ export function prepareOpenAIPassthrough(body: Json, upstreamModel: string, opti
     if (value === undefined) delete out[key];
     else out[key] = value;
   };
-  const field = options.maxTokensField ?? 'max_tokens';
+  // The client's own choice of field stands unless the provider is configured for one.
+  const field = options.maxTokensField ?? (typeof body.max_completion_tokens === 'number' && typeof body.max_tokens !== 'number' ? 'max_completion_tokens' : 'max_tokens');
   const other = field === 'max_tokens' ? 'max_completion_tokens' : 'max_tokens';
   const limit = typeof body[field] === 'number' ? body[field] : typeof body[other] === 'number' ? body[other] : undefined;
   if (typeof limit === 'number') {
     const capped = options.maxTokensCap && limit > options.maxTokensCap ? options.maxTokensCap : limit;
     if (body[field] !== capped) set(field, capped);
-    if (body[other] !== undefined) set(other, undefined);
+    if (options.maxTokensField && body[other] !== undefined) set(other, undefined);
   }
   if (options.streamOptions === false && body.stream_options !== undefined) set('stream_options', undefined);
   if (body.stream !== true && body.stream_options !== undefined) set('stream_options', undefined);
