@@ -167,7 +167,9 @@ export function openaiRequestToAnthropic(
 
   // ---- reasoning_effort → thinking (§1.5); forced tool use is incompatible with thinking ----
   const effort = typeof body.reasoning_effort === 'string' ? body.reasoning_effort : undefined;
-  if (effort && BUDGET[effort] !== undefined && options.reasoning !== false && !forcedTool) {
+  // OpenAI history carries no signed thinking blocks, and Anthropic requires the last assistant
+  // turn of a tool loop to start with one when thinking is on: in that case leave thinking off.
+  if (effort && BUDGET[effort] !== undefined && options.reasoning !== false && !forcedTool && !lastAssistantUsesTools(msgs)) {
     const style = options.stripUnsupported ? 'budget' : options.thinkingStyle ?? (claudeAtLeast(upstreamModel, 4, 6) ? 'adaptive' : 'budget');
     let thinking: Json | undefined;
     if (style === 'adaptive') {
@@ -350,4 +352,14 @@ function toolResultContent(c: unknown): string | Block[] | undefined {
     if (isObj(p) && typeof p.text === 'string' && hasText(p.text)) blocks.push({ type: 'text', text: p.text });
   }
   return blocks.length > 0 ? blocks : undefined;
+}
+
+/** Does the last assistant message contain a tool_use block (we are inside a tool loop)? */
+function lastAssistantUsesTools(messages: unknown[]): boolean {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (!isObj(m) || m.role !== 'assistant') continue;
+    return Array.isArray(m.content) && m.content.some((b) => isObj(b) && b.type === 'tool_use');
+  }
+  return false;
 }
