@@ -1,0 +1,297 @@
+import { useMemo, useState, type ReactNode } from 'react';
+import { usePools, useProviders, useStats } from '../api/hooks';
+import type { Stats, StatsTotals, StatsWindow } from '../api/types';
+import { useI18n, type MessageKey } from '../i18n';
+import { fmtCompact, fmtCountdown, fmtInt, fmtMs, fmtPct, fmtTime } from '../lib/format';
+import { useNow } from '../lib/hooks';
+import { POOL_LABEL } from '../lib/pools';
+import { href } from '../lib/router';
+import { Badge, Card, EmptyState, ErrorState, PageHeader, Segmented, Skeleton } from '../components/ui';
+import { Icon, type IconName } from '../components/Icon';
+import { TimeChart, type ChartSeries } from '../components/TimeChart';
+
+export default function DashboardPage() {
+  const { t, locale } = useI18n();
+  const [win, setWin] = useState<StatsWindow>(() => (localStorage.getItem('apg.window') === '24h' ? '24h' : '1h'));
+  const stats = useStats(win);
+  const pools = usePools(10_000);
+  const providers = useProviders();
+  const s = stats.data;
+
+  const changeWindow = (w: StatsWindow) => {
+    setWin(w);
+    try {
+      localStorage.setItem('apg.window', w);
+    } catch {
+      /* ignore */
+    }
+  };
+
+  const noMembers = pools.data !== undefined && pools.data.every((p) => p.members.length === 0);
+
+  return (
+    <div data-testid="dashboard-page">
+      <PageHeader
+        title={t('dash.title')}
+        description={s ? t('dash.updated', { time: fmtTime(s.generatedAt, locale) }) : t('dash.desc')}
+        actions={
+          <Segmented<StatsWindow>
+            label={t('dash.window')}
+            value={win}
+            onChange={changeWindow}
+            testId="window-switch"
+            options={[
+              { value: '1h', label: t('dash.lastHour'), testId: 'window-1h' },
+              { value: '24h', label: t('dash.lastDay'), testId: 'window-24h' },
+            ]}
+          />
+        }
+      />
+
+      {noMembers && <Onboarding hasProviders={(providers.data?.length ?? 0) > 0} />}
+
+      {stats.isLoading ? (
+        <Skeleton rows={3} height={96} />
+      ) : !s ? (
+        <ErrorState error={stats.error} onRetry={() => stats.refetch()} testId="dashboard-error" />
+      ) : (
+        <DashboardBody s={s} stale={stats.isError} error={stats.error} />
+      )}
+    </div>
+  );
+}
+
+function DashboardBody({ s, stale, error }: { s: Stats; stale: boolean; error: unknown }) {
+  const { t, locale } = useI18n();
+  const tt = s.totals;
+  const minutes = s.window === '1h' ? 60 : 24 * 60;
+  const perMin = tt.requests / minutes;
+  const now = useNow(1000, s.cooling.length > 0);
+
+  const x = useMemo(() => s.series.map((p) => Math.floor(Date.parse(p.t) / 1000)), [s.series]);
+  const bucketMin = s.bucketSeconds / 60;
+  const reqSeries = useMemo<ChartSeries[]>(
+    () => [
+      { label: t('dash.chart.requests'), color: '--chart-1', kind: 'bars', values: s.series.map((p) => (p.requests === null ? null : p.requests / bucketMin)) },
+      { label: t('dash.chart.errors'), color: '--chart-err', kind: 'bars', values: s.series.map((p) => (p.errors === null ? null : p.errors / bucketMin)) },
+    ],
+    [s.series, bucketMin, t],
+  );
+  const latSeries = useMemo<ChartSeries[]>(
+    () => [
+      { label: 'p50', color: '--chart-1', kind: 'area', values: s.series.map((p) => p.p50Ms) },
+      { label: 'p95', color: '--chart-2', kind: 'line', values: s.series.map((p) => p.p95Ms) },
+      { label: t('dash.chart.ttftP50'), color: '--chart-3', kind: 'line', dash: true, values: s.series.map((p) => p.ttftP50Ms) },
+    ],
+    [s.series, t],
+  );
+  const tokSeries = useMemo<ChartSeries[]>(
+    () => [
+      { label: t('dash.tokensIn'), color: '--chart-1', kind: 'area', values: s.series.map((p) => p.inputTokens) },
+      { label: t('dash.tokensOut'), color: '--chart-2', kind: 'line', values: s.series.map((p) => p.outputTokens) },
+      { label: t('dash.cacheRead'), color: '--chart-4', kind: 'line', values: s.series.map((p) => p.cacheReadTokens) },
+    ],
+    [s.series, t],
+  );
+  const rate = (v: number | null) =>
+    v === null ? '–' : v > 0 && v < 0.1 ? '<0.1' : v < 10 && !Number.isInteger(v) ? v.toFixed(1) : fmtCompact(Math.round(v), locale);
+
+  return (
+    <>
+      {stale && <ErrorState error={error} compact />}
+      <div className="kpis" data-testid="kpis">
+        <Kpi icon="zap" label={t('dash.requests')} value={fmtInt(tt.requests, locale)} sub={t('dash.perMin', { n: rate(perMin) })} testId="kpi-requests" />
+        <Kpi
+          icon="check"
+          label={t('dash.successRate')}
+          value={fmtPct(tt.successRate, locale)}
+          sub={t('dash.errorsN', { n: fmtInt(tt.errors, locale) })}
+          tone={tt.successRate === null ? undefined : tt.successRate >= 0.99 ? 'green' : tt.successRate >= 0.9 ? 'amber' : 'red'}
+          testId="kpi-success"
+        />
+        <Kpi icon="clock" label={t('dash.latency')} value={fmtMs(tt.p50Ms)} sub={`p95 ${fmtMs(tt.p95Ms)}`} testId="kpi-latency" />
+        <Kpi icon="stream" label={t('dash.ttft')} value={fmtMs(tt.ttftP50Ms)} sub={`p95 ${fmtMs(tt.ttftP95Ms)}`} testId="kpi-ttft" />
+        <Kpi icon="download" label={t('dash.tokensIn')} value={fmtCompact(tt.inputTokens, locale)} sub={t('dash.cacheReadN', { n: fmtCompact(tt.cacheReadTokens, locale) })} testId="kpi-tokens-in" />
+        <Kpi icon="external" label={t('dash.tokensOut')} value={fmtCompact(tt.outputTokens, locale)} sub={t('dash.cacheWriteN', { n: fmtCompact(tt.cacheCreationTokens, locale) })} testId="kpi-tokens-out" />
+        <Kpi icon="refresh" label={t('dash.inFlight')} value={fmtInt(s.inFlight, locale)} sub={t('dash.inFlightSub')} testId="kpi-inflight" />
+        <Kpi
+          icon="alert"
+          label={t('dash.coolingNow')}
+          value={fmtInt(s.cooling.length, locale)}
+          sub={<a href="#/pools">{t('dash.viewPools')}</a>}
+          tone={s.cooling.length > 0 ? 'amber' : undefined}
+          testId="kpi-cooling"
+        />
+      </div>
+
+      <div className="charts">
+        <Card title={t('dash.chart.requestsTitle')} testId="chart-requests">
+          <TimeChart x={x} series={reqSeries} fmt={rate} emptyText={t('dash.noData')} bucketSeconds={s.bucketSeconds} integer={bucketMin === 1} />
+        </Card>
+        <Card title={t('dash.chart.latencyTitle')} testId="chart-latency">
+          <TimeChart x={x} series={latSeries} fmt={(v) => fmtMs(v)} emptyText={t('dash.noData')} bucketSeconds={s.bucketSeconds} integer />
+        </Card>
+        <Card title={t('dash.chart.tokensTitle')} testId="chart-tokens" className="span-2">
+          <TimeChart x={x} series={tokSeries} fmt={(v) => fmtCompact(v, locale)} emptyText={t('dash.noData')} bucketSeconds={s.bucketSeconds} integer />
+        </Card>
+      </div>
+
+      {s.cooling.length > 0 && (
+        <Card title={t('dash.coolingTitle')} testId="cooling-list" flush>
+          <ul className="cooling-list">
+            {s.cooling.map((c) => (
+              <li key={c.memberId}>
+                <Badge tone="amber" dot>
+                  {t('state.cooling')} <span className="mono countdown">{fmtCountdown(c.cooldownUntil, now)}</span>
+                </Badge>
+                <span className="muted small">{t(POOL_LABEL[c.pool])}</span>
+                <strong>{c.provider}</strong>
+                <span className="mono">{c.model}</span>
+                {c.lastError && (
+                  <span className="muted small truncate" title={c.lastError}>
+                    {c.lastError}
+                  </span>
+                )}
+              </li>
+            ))}
+          </ul>
+        </Card>
+      )}
+
+      <div className="breakdowns">
+        <Card title={t('dash.byPool')} testId="by-pool" flush>
+          <BreakdownTable
+            rows={s.byPool.map((r) => ({ key: r.pool, name: t(POOL_LABEL[r.pool]), link: href('/logs', { pool: r.pool }), totals: r }))}
+            nameLabel={t('dash.col.pool')}
+          />
+        </Card>
+        <Card title={t('dash.byProvider')} testId="by-provider" flush>
+          <BreakdownTable
+            rows={s.byProvider.map((r) => ({ key: String(r.providerId ?? r.provider), name: r.provider, link: r.providerId !== null ? href('/logs', { providerId: String(r.providerId) }) : undefined, totals: r }))}
+            nameLabel={t('dash.col.provider')}
+          />
+        </Card>
+      </div>
+    </>
+  );
+}
+
+function Kpi({ icon, label, value, sub, tone, testId }: { icon: IconName; label: string; value: string; sub?: ReactNode; tone?: 'green' | 'amber' | 'red'; testId: string }) {
+  return (
+    <div className="kpi card" data-testid={testId}>
+      <div className="kpi-label">
+        <Icon name={icon} size={14} />
+        {label}
+      </div>
+      <div className={`kpi-value${tone ? ` text-${tone}` : ''}`} data-testid={`${testId}-value`}>
+        {value}
+      </div>
+      {sub && <div className="kpi-sub muted">{sub}</div>}
+    </div>
+  );
+}
+
+function BreakdownTable({ rows, nameLabel }: { rows: { key: string; name: string; link?: string; totals: StatsTotals }[]; nameLabel: string }) {
+  const { t, locale } = useI18n();
+  if (rows.length === 0) return <div className="table-empty muted">{t('dash.noData')}</div>;
+  const total = rows.reduce((a, r) => a + (r.totals.requests ?? 0), 0);
+  const cols: { label: MessageKey; render(r: StatsTotals): string; tone?(r: StatsTotals): string }[] = [
+    { label: 'dash.col.requests', render: (r) => fmtInt(r.requests, locale) },
+    {
+      label: 'dash.col.success',
+      render: (r) => fmtPct(r.successRate, locale),
+      tone: (r) => (r.successRate === null ? '' : r.successRate >= 0.99 ? '' : r.successRate >= 0.9 ? 'text-amber' : 'text-red'),
+    },
+    { label: 'dash.col.p50', render: (r) => fmtMs(r.p50Ms) },
+    { label: 'dash.col.p95', render: (r) => fmtMs(r.p95Ms) },
+    { label: 'dash.col.ttft', render: (r) => fmtMs(r.ttftP50Ms) },
+    { label: 'dash.col.in', render: (r) => fmtCompact(r.inputTokens, locale) },
+    { label: 'dash.col.out', render: (r) => fmtCompact(r.outputTokens, locale) },
+    { label: 'dash.col.cache', render: (r) => fmtCompact(r.cacheReadTokens, locale) },
+  ];
+  return (
+    <div className="table-scroll">
+      <table className="table table-compact">
+        <thead>
+          <tr>
+            <th>{nameLabel}</th>
+            <th className="share-col">{t('dash.col.share')}</th>
+            {cols.map((c) => (
+              <th key={c.label} className="num">
+                {t(c.label)}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.key} data-testid="breakdown-row" data-name={r.name}>
+              <td>
+                {r.link ? (
+                  <a href={r.link} className="link-quiet">
+                    {r.name}
+                  </a>
+                ) : (
+                  r.name
+                )}
+              </td>
+              <td className="share-col">
+                <ShareBar share={total > 0 ? r.totals.requests / total : 0} errorShare={r.totals.requests > 0 ? r.totals.errors / r.totals.requests : 0} />
+              </td>
+              {cols.map((c) => (
+                <td key={c.label} className={`num mono${c.tone ? ` ${c.tone(r.totals)}` : ''}`}>
+                  {c.render(r.totals)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The row's share of all requests, its failed part in red. */
+function ShareBar({ share, errorShare }: { share: number; errorShare: number }) {
+  const { locale } = useI18n();
+  return (
+    <div className="share" title={fmtPct(share, locale)}>
+      <div className="share-track">
+        <div className="share-fill" style={{ width: `${Math.max(share * 100, share > 0 ? 2 : 0)}%` }}>
+          <div className="share-err" style={{ width: `${errorShare * 100}%` }} />
+        </div>
+      </div>
+      <span className="mono small muted">{fmtPct(share, locale)}</span>
+    </div>
+  );
+}
+
+function Onboarding({ hasProviders }: { hasProviders: boolean }) {
+  const { t } = useI18n();
+  const steps: { done: boolean; title: MessageKey; body: MessageKey; link: string; cta: MessageKey }[] = [
+    { done: hasProviders, title: 'onboard.s1', body: 'onboard.s1b', link: '#/providers', cta: 'onboard.s1c' },
+    { done: false, title: 'onboard.s2', body: 'onboard.s2b', link: '#/providers', cta: 'onboard.s2c' },
+    { done: false, title: 'onboard.s3', body: 'onboard.s3b', link: '#/connect', cta: 'onboard.s3c' },
+  ];
+  return (
+    <Card className="onboarding" testId="onboarding">
+      <EmptyState icon="zap" title={t('onboard.title')}>
+        {t('onboard.body')}
+      </EmptyState>
+      <ol className="steps">
+        {steps.map((s, i) => (
+          <li key={s.title} className={s.done ? 'done' : ''}>
+            <span className="step-num">{s.done ? <Icon name="check" size={13} /> : i + 1}</span>
+            <div>
+              <strong>{t(s.title)}</strong>
+              <p className="muted small">{t(s.body)}</p>
+              <a href={s.link} className="small">
+                {t(s.cta)} →
+              </a>
+            </div>
+          </li>
+        ))}
+      </ol>
+    </Card>
+  );
+}
