@@ -74,8 +74,16 @@ export function loadConfig(env: Env = process.env): Config {
     idleTimeoutMs: num(env, 'UPSTREAM_IDLE_TIMEOUT_SECONDS', 120, { min: 0.001 }) * 1000,
     totalTimeoutMs: num(env, 'UPSTREAM_TIMEOUT_SECONDS', 600, { min: 0.001 }) * 1000,
     maxBodyBytes: Math.floor(num(env, 'MAX_BODY_MB', 32, { min: 0.001 }) * 1024 * 1024),
-    logLevel: str(env, 'LOG_LEVEL', 'info'),
+    logLevel: logLevel(str(env, 'LOG_LEVEL', 'info')),
     keepAliveMs: num(env, 'KEEPALIVE_SECONDS', 15, { min: 0.05 }) * 1000,
     metricsPublic: /^(1|true|yes)$/i.test(env.METRICS_PUBLIC ?? ''),
   };
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(value: string): string {
+  const v = value.toLowerCase();
+  if (!LOG_LEVELS.includes(v)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+  return v;
 }

@@ -36,8 +36,13 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
 
   // Prometheus text format; behind the admin token unless METRICS_PUBLIC=1.
   app.get('/metrics', async (req, reply) => {
-    if (!gw.config.metricsPublic && !(await auth.verify(bearer(req)))) {
-      return adminError(reply, 401, 'admin token required for /metrics (or set METRICS_PUBLIC=1)');
+    if (!gw.config.metricsPublic) {
+      const token = bearer(req);
+      if (token && auth.throttled(req.ip)) return adminError(reply, 429, 'too many wrong passwords or tokens; wait a minute');
+      if (!(await auth.verify(token))) {
+        if (token) auth.noteFailure(req.ip);
+        return adminError(reply, 401, 'admin token required for /metrics (or set METRICS_PUBLIC=1)');
+      }
     }
     reply.header('content-type', gw.telemetry.metrics.registry.contentType);
     return gw.telemetry.metrics.registry.metrics();

@@ -411,10 +411,12 @@ async function relayStream(
     reply.hijack();
     const headers: Record<string, string> = { ...SSE_HEADERS };
     for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = String(v);
-    out.writeHead(200, headers);
-    out.flushHeaders();
+    out.writeHead(200, headers); // sent with the first events, written in the same tick
     keepAlive = setInterval(() => {
-      if (performance.now() - lastEventAt >= gw.config.keepAliveMs && out.writableLength === 0) void write(keepAliveFrame());
+      if (performance.now() - lastEventAt >= gw.config.keepAliveMs && out.writableLength === 0) {
+        lastEventAt = performance.now(); // one keep-alive per KEEPALIVE_SECONDS of silence
+        void write(keepAliveFrame());
+      }
     }, gw.config.keepAliveMs / 3);
     keepAlive.unref();
   };

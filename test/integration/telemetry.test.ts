@@ -209,6 +209,12 @@ describe('metrics', () => {
     expect(text).toMatch(/apg_request_duration_seconds_bucket/);
   });
 
+  it('guessing the password through /metrics is throttled', async () => {
+    let last = 0;
+    for (let i = 0; i < 12; i++) last = (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer guess-${i}` } })).status;
+    expect(last).toBe(429);
+  });
+
   it('METRICS_PUBLIC=1 opens /metrics', async () => {
     await gw.close();
     gw = await startTestGateway({ METRICS_PUBLIC: '1' });
