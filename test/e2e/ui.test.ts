@@ -263,6 +263,8 @@ describe('admin UI (Chromium)', () => {
     expect(json).toEqual({ env: { ANTHROPIC_BASE_URL: origin, ANTHROPIC_AUTH_TOKEN: 'any-value' } });
     expect(await text(tid('openai-base-url'))).toBe(`${origin}/v1`);
     await page.click(tid('copy-settings-json'));
+    // the label flips once the (asynchronous) clipboard write has finished
+    await page.locator(tid('copy-settings-json')).first().filter({ hasText: '已复制' }).waitFor({ timeout: 5000 });
     expect(await text(tid('copy-settings-json'))).toContain('已复制');
     expect(JSON.parse(await page.evaluate(() => navigator.clipboard.readText()))).toEqual(json);
     await page.click(tid('copy-openai-base-url'));
