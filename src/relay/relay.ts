@@ -421,30 +421,35 @@ async function relayStream(
     keepAlive.unref();
   };
 
+  /**
+   * One upstream event while nothing has reached the client: an error here is this member's
+   * failure (an Outcome); keep-alives and events the converter has nothing to say for yet give "";
+   * the first real event commits the stream and gives its client text.
+   */
+  const beforeFirst = (ev: SseEvent): Outcome | string => {
+    if (!isSubstantive(ev)) return '';
+    const err = errorEvent(upstreamFormat, ev);
+    if (err) return fail(err.status, err.message);
+    const produced = emit(ev);
+    const st = translator?.state?.();
+    if (st && !st.started) return st.error ? fail(st.error.status, st.error.message) : '';
+    if (upstreamFormat === 'openai' && !translator && ev.data === '[DONE]') return fail(502, 'stream ended before its first event');
+    commit();
+    return produced;
+  };
+
   try {
     for await (const chunk of res.body) {
       lastEventAt = performance.now();
       const events = parser.push(chunk as Buffer);
       if (events.length === 0) continue;
       if (!committed) {
-        // Nothing has reached the client yet: an error here is this member's failure.
         let text = '';
         for (const ev of events) {
           if (committed) { text += emit(ev); continue; }
-          if (!isSubstantive(ev)) continue; // keep-alives before the first event commit nothing
-          const err = errorEvent(upstreamFormat, ev);
-          if (err) return { kind: 'failed', failure: { status: err.status, message: err.message, retryAfter: null } };
-          const produced = emit(ev);
-          const st = translator?.state?.();
-          if (st && !st.started) {
-            if (st.error) return { kind: 'failed', failure: { status: st.error.status, message: st.error.message, retryAfter: null } };
-            continue; // the converter has nothing to say yet
-          }
-          if (upstreamFormat === 'openai' && !translator && ev.data === '[DONE]') {
-            return fail(502, 'stream ended before its first event');
-          }
-          commit();
-          text += produced;
+          const first = beforeFirst(ev);
+          if (typeof first === 'object') return first;
+          text += first;
         }
         if (!committed) continue;
         arm(gw.config.idleTimeoutMs, 'idle');
@@ -458,14 +463,9 @@ async function relayStream(
     }
     for (const ev of parser.end()) {
       if (!committed) {
-        if (!isSubstantive(ev)) continue;
-        const err = errorEvent(upstreamFormat, ev);
-        if (err) return { kind: 'failed', failure: { status: err.status, message: err.message, retryAfter: null } };
-        const produced = emit(ev);
-        const st = translator?.state?.();
-        if (st && !st.started) continue;
-        commit();
-        await write(produced);
+        const first = beforeFirst(ev);
+        if (typeof first === 'object') return first;
+        await write(first);
         continue;
       }
       await write(emit(ev));

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Migration } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -100,5 +100,3 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
   };
 }
 
-/** Silences "unused" for sql when a migration needs raw SQL later. */
-export const _sql = sql;
