@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 
 /** Every setting the gateway reads from the environment, read once and typed. */
@@ -22,6 +23,18 @@ export interface Config {
   keepAliveMs: number;
   /** METRICS_PUBLIC=1: /metrics without the admin token. */
   metricsPublic: boolean;
+  /** ADMIN_PASSWORD was set in the environment to something other than the default: it wins over a stored one. */
+  adminPasswordFromEnv: boolean;
+  /** SECRET_KEY (≥ 32 characters): seals provider keys at rest. Null: a key file in DATA_DIR (SQLite only). */
+  secretKey: string | null;
+  /** ALLOWED_HOSTS: extra DNS names the gateway answers to (lower case); IP literals and localhost always pass. */
+  allowedHosts: string[];
+  /** ALLOWED_HOSTS contains `*`: any Host header passes. */
+  allowAnyHost: boolean;
+  /** TRUST_PROXY: proxy addresses (IPs / CIDRs) whose X-Forwarded-For names the real client; empty: none. */
+  trustProxy: string[];
+  /** REQUEST_TIMEOUT_SECONDS: a client that has not sent its whole request by then gets 408. */
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_ADMIN_PASSWORD = 'admin123';
@@ -77,7 +90,43 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel(str(env, 'LOG_LEVEL', 'info')),
     keepAliveMs: num(env, 'KEEPALIVE_SECONDS', 15, { min: 0.05 }) * 1000,
     metricsPublic: /^(1|true|yes)$/i.test(env.METRICS_PUBLIC ?? ''),
+    adminPasswordFromEnv: env.ADMIN_PASSWORD !== undefined && env.ADMIN_PASSWORD !== '' && env.ADMIN_PASSWORD !== DEFAULT_ADMIN_PASSWORD,
+    secretKey: secretKey(env),
+    ...allowedHosts(env),
+    trustProxy: trustProxy(env),
+    requestTimeoutMs: num(env, 'REQUEST_TIMEOUT_SECONDS', 60, { min: 1 }) * 1000,
   };
+}
+
+function secretKey(env: Env): string | null {
+  const raw = env.SECRET_KEY;
+  if (raw === undefined || raw === '') return null;
+  if (raw.length < 32) throw new Error(`SECRET_KEY must be at least 32 characters (it encrypts provider keys), got ${raw.length}`);
+  return raw;
+}
+
+function allowedHosts(env: Env): { allowedHosts: string[]; allowAnyHost: boolean } {
+  const list = (env.ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  for (const h of list) {
+    if (h !== '*' && !/^(\*\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?\.?$/.test(h)) {
+      throw new Error(`ALLOWED_HOSTS must be a comma list of host names (without port or scheme), "*.domain" or "*", got "${h}"`);
+    }
+  }
+  return { allowedHosts: list.filter((h) => h !== '*').map((h) => h.replace(/\.$/, '')), allowAnyHost: list.includes('*') };
+}
+
+function trustProxy(env: Env): string[] {
+  const list = (env.TRUST_PROXY ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
+  for (const entry of list) {
+    const [addr, bits, extra] = entry.split('/');
+    const family = net.isIP(addr);
+    const max = family === 4 ? 32 : 128;
+    const okBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max);
+    if (family === 0 || !okBits || extra !== undefined) {
+      throw new Error(`TRUST_PROXY must be a comma list of IP addresses or CIDR ranges (e.g. 10.0.0.1,172.16.0.0/12), got "${entry}"`);
+    }
+  }
+  return list;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -7,6 +7,9 @@ import { UpstreamPool } from './upstream/client.js';
 import { Cluster, type ClusterEvent } from './cluster/redis.js';
 import { KyselyBackgroundWriter, SqliteBackgroundWriter, type BackgroundWriter } from './store/background-writer.js';
 import { Telemetry } from './telemetry/index.js';
+import { AccessKeyRepo } from './store/access-keys.js';
+import { AccessGuard } from './access/guard.js';
+import type { AdminAuth } from './admin/auth.js';
 
 /**
  * Everything a request needs, built once at start: configuration, storage, the in-memory routing
@@ -18,9 +21,15 @@ export class Gateway {
   readonly repo: Repo;
   cluster: Cluster | null = null;
   readonly writer: BackgroundWriter;
+  readonly keys: AccessKeyRepo;
+  /** Client access keys and their limits (the hot path's authentication). */
+  readonly access: AccessGuard;
   telemetry!: Telemetry;
+  /** Set by the admin routes; the status route reads the password mode from it. */
+  adminAuth: AdminAuth | null = null;
   readonly startedAt = Date.now();
   private pollTimer: NodeJS.Timeout | null = null;
+  private keysTimer: NodeJS.Timeout | null = null;
   private reloading: Promise<void> | null = null;
   private reloadAgain = false;
 
@@ -31,6 +40,8 @@ export class Gateway {
   ) {
     this.repo = new Repo(db.kysely);
     this.upstreams = new UpstreamPool(config.connectTimeoutMs);
+    this.keys = new AccessKeyRepo(db.kysely);
+    this.access = new AccessGuard(this.keys, () => this.cluster, log);
     this.writer = db.file
       ? new SqliteBackgroundWriter(db.file)
       : new KyselyBackgroundWriter(db.kysely);
@@ -62,6 +73,12 @@ export class Gateway {
         if (!gw.cluster?.ready || tick % 12 === 0) gw.reload().catch((err) => log.warn({ err: (err as Error).message }, 'periodic reload failed'));
       }, 5000);
       gw.pollTimer.unref();
+      // A revoked access key must stop working on every replica within 2 s, even if a Redis
+      // notice is lost: the keys table is small, read it again every second.
+      gw.keysTimer = setInterval(() => {
+        gw.access.reload().catch((err) => log.warn({ err: (err as Error).message }, 'access key reload failed'));
+      }, 1000);
+      gw.keysTimer.unref();
     }
     return gw;
   }
@@ -76,8 +93,9 @@ export class Gateway {
       try {
         do {
           this.reloadAgain = false;
-          const [providers, members] = await Promise.all([this.repo.listProviders(), this.repo.listMembers()]);
+          const [providers, members, keys] = await Promise.all([this.repo.listProviders(), this.repo.listMembers(), this.keys.list()]);
           this.registry.load(providers, members);
+          this.access.load(keys);
           this.upstreams.retain(new Set(providers.map((p) => p.id)));
         } while (this.reloadAgain);
       } finally {
@@ -120,6 +138,8 @@ export class Gateway {
 
   async close(): Promise<void> {
     if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.keysTimer) clearInterval(this.keysTimer);
+    await this.access.close().catch(() => {});
     await this.cluster?.close();
     await this.telemetry?.close();
     await this.writer.close();

@@ -1,4 +1,4 @@
-import { loadConfig, DEFAULT_ADMIN_PASSWORD } from './config.js';
+import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startGateway } from './start.js';
 import { preloadTokenizer } from './protocol/tokens.js';
@@ -12,10 +12,6 @@ const config = (() => {
   }
 })();
 const log = createLogger(config.logLevel);
-
-if (config.adminPassword === DEFAULT_ADMIN_PASSWORD) {
-  log.warn('!!! ADMIN_PASSWORD is the default "admin123": anyone who can reach this port can change your providers. Set ADMIN_PASSWORD before exposing the gateway. !!!');
-}
 
 startGateway(config, log)
   .then((running) => {

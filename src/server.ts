@@ -11,6 +11,33 @@ import { countTokens } from './relay/count-tokens.js';
 import { listModels } from './relay/models.js';
 import { registerAdmin } from './admin/routes.js';
 import { FieldError } from './admin/validate.js';
+import { hostAllowed } from './access/host.js';
+import { isRefusal } from './access/guard.js';
+import type { AccessKey } from './access/keys.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The access key that authenticated this /v1/* request (null while access is open). */
+    accessKey: AccessKey | null;
+  }
+}
+
+/** Headers of every answer that is not a client endpoint's (the UI and the admin API). */
+const UI_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/** `application/json` or any `…+json` type, with or without parameters. */
+export function isJsonContentType(value: string | undefined): boolean {
+  if (!value) return false;
+  const semi = value.indexOf(';');
+  const t = (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase();
+  return t === 'application/json' || (t.startsWith('application/') && t.endsWith('+json'));
+}
 
 /** The client format an answer on this path must use (null: not a client endpoint). */
 export function clientFormatFor(req: FastifyRequest): Format | null {
@@ -27,7 +54,8 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: gw.config.maxBodyBytes,
-    trustProxy: false,
+    // TRUST_PROXY: only these proxies' X-Forwarded-For names the client (req.ip), for throttling.
+    trustProxy: gw.config.trustProxy.length > 0 ? gw.config.trustProxy : false,
     return503OnClosing: true,
     forceCloseConnections: true,
     keepAliveTimeout: 65_000,
@@ -49,6 +77,42 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
     }
   });
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.decorateRequest('accessKey', null);
+  const { allowedHosts, allowAnyHost } = gw.config;
+  // One hook before anything is read: the Host check (DNS rebinding) on every route; on /v1/* the
+  // body type (a web page cannot post JSON without a CORS preflight, which nothing here grants)
+  // and the access key; elsewhere the UI's protective headers.
+  app.addHook('onRequest', (req, reply, done) => {
+    const host = req.headers.host;
+    if (!hostAllowed(host, allowedHosts, allowAnyHost)) {
+      const message = `Host "${String(host).slice(0, 100)}" is not allowed: the gateway answers to IP addresses and localhost; add this name to ALLOWED_HOSTS (comma list, * for any) to use it`;
+      const format = clientFormatFor(req);
+      reply.code(403);
+      if (format) reply.send(errorBody(format, 403, message, format === 'anthropic' ? 'permission_error' : undefined));
+      else reply.send({ error: { message } });
+      return;
+    }
+    if (req.url.startsWith('/v1/')) {
+      if (req.method === 'POST' && !isJsonContentType(req.headers['content-type'])) {
+        const format = clientFormatFor(req)!;
+        routeHeaders(reply, null);
+        reply.code(415).send(errorBody(format, 415, `request body must be JSON: send Content-Type: application/json (got ${req.headers['content-type'] ? `"${String(req.headers['content-type']).slice(0, 100)}"` : 'none'})`, 'invalid_request_error'));
+        return;
+      }
+      const who = gw.access.authenticate(req.headers, Date.now());
+      if (isRefusal(who)) {
+        const format = clientFormatFor(req)!;
+        routeHeaders(reply, null);
+        reply.code(who.status).send(errorBody(format, who.status, who.message));
+        return;
+      }
+      req.accessKey = who;
+    } else {
+      reply.headers(UI_HEADERS);
+    }
+    done();
+  });
 
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     const status = err instanceof FieldError ? 400 : err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;

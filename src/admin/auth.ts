@@ -1,53 +1,121 @@
 import crypto from 'node:crypto';
+import { promisify } from 'node:util';
 import type { Repo } from '../store/repo.js';
 
 const SESSION_MS = 7 * 24 * 3600 * 1000;
+/** How long a session or the stored password is trusted from memory before the database is asked again
+ *  (so a logout or a password change on another replica takes effect here within this time). */
+const RECHECK_MS = 2_000;
+const FAILURE_WINDOW_MS = 60_000;
+const MAX_FAILURES = 10;
+export const MIN_PASSWORD_LENGTH = 12;
+
+const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
+const SCRYPT = { N: 16384, r: 8, p: 1 };
 
 function sha256(s: string): Buffer {
   return crypto.createHash('sha256').update(s, 'utf8').digest();
 }
 
+async function hashPassword(password: string): Promise<string> {
+  const salt = crypto.randomBytes(16);
+  const hash = await scrypt(password, salt, 32, SCRYPT);
+  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+async function verifyHash(password: string, stored: string): Promise<boolean> {
+  const [kind, n, r, p, salt, hash] = stored.split('$');
+  if (kind !== 'scrypt' || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64');
+  const got = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024 });
+  return got.length === expected.length && crypto.timingSafeEqual(got, expected);
+}
+
+/** Where the admin password comes from: ADMIN_PASSWORD, one set through the admin API, or the default. */
+export type PasswordMode = 'env' | 'stored' | 'default';
+
+/** The outcome of presenting a bearer token to an admin route. */
+export type Check =
+  | { ok: true; mustChange: boolean }
+  | { ok: false; status: 401 | 429; message: string };
+
 /**
- * Admin authentication: the password itself, or a session token from login. Comparisons take
- * the same time whatever the guess (both sides hashed to 32 bytes, then timingSafeEqual).
+ * Admin authentication (CONTRACT "Admin safety"): the password itself, or a session token from
+ * login. Comparisons take the same time whatever the guess. Only wrong credentials that were
+ * presented count toward the per-address throttle, and a live session is never refused. The
+ * default password only opens a full session to the gateway's own machine; anyone else gets a
+ * session that may do nothing but set a new password.
  */
 export class AdminAuth {
-  private readonly passwordHash: Buffer;
-  private readonly sessions = new Map<string, number>();
+  private readonly envHash: Buffer;
+  private stored: { hash: string | null; at: number } | null = null;
+  private readonly sessions = new Map<string, { expiresAt: number; mustChange: boolean; at: number }>();
   private readonly failures = new Map<string, { count: number; since: number }>();
 
-  constructor(password: string, private readonly repo: Repo) {
-    this.passwordHash = sha256(password);
+  constructor(
+    private readonly env: { password: string; fromEnv: boolean },
+    private readonly repo: Repo,
+  ) {
+    this.envHash = sha256(env.password);
   }
 
-  checkPassword(candidate: string): boolean {
-    return crypto.timingSafeEqual(sha256(candidate), this.passwordHash);
+  private async storedHash(now = Date.now()): Promise<string | null> {
+    if (this.env.fromEnv) return null;
+    if (!this.stored || now - this.stored.at > RECHECK_MS) {
+      this.stored = { hash: await this.repo.getSetting('adminPasswordHash'), at: now };
+    }
+    return this.stored.hash;
   }
 
-  /** Too many wrong passwords from one address in a minute: refuse for the rest of that minute. */
+  async mode(): Promise<PasswordMode> {
+    if (this.env.fromEnv) return 'env';
+    return (await this.storedHash()) ? 'stored' : 'default';
+  }
+
+  async checkPassword(candidate: string): Promise<boolean> {
+    const stored = await this.storedHash();
+    if (stored) return verifyHash(candidate, stored);
+    return crypto.timingSafeEqual(sha256(candidate), this.envHash);
+  }
+
+  /** Too many wrong credentials from one address in a minute: refuse password checks for the rest of it. */
   throttled(ip: string, now = Date.now()): boolean {
     const f = this.failures.get(ip);
-    if (!f || now - f.since > 60_000) return false;
-    return f.count >= 10;
+    if (!f || now - f.since > FAILURE_WINDOW_MS) return false;
+    return f.count >= MAX_FAILURES;
   }
 
   noteFailure(ip: string, now = Date.now()): void {
     const f = this.failures.get(ip);
-    if (!f || now - f.since > 60_000) this.failures.set(ip, { count: 1, since: now });
+    if (!f || now - f.since > FAILURE_WINDOW_MS) this.failures.set(ip, { count: 1, since: now });
     else f.count++;
-    if (this.failures.size > 10_000) this.failures.clear();
+    if (this.failures.size > 10_000) {
+      for (const [k, v] of this.failures) if (now - v.since > FAILURE_WINDOW_MS) this.failures.delete(k);
+    }
   }
 
-  /**
-   * Sessions belong to the password they were opened with: a changed ADMIN_PASSWORD ends them all.
-   * (The fingerprint is a salted hash kept in the settings table.)
-   */
-  async bindToPassword(password: string): Promise<void> {
-    const fingerprint = crypto.createHash('sha256').update(`apg-admin-sessions:${password}`).digest('hex');
+  private fingerprint(storedHash: string | null): string {
+    const identity = this.env.fromEnv ? `env:${this.env.password}` : storedHash ?? 'default';
+    return crypto.createHash('sha256').update(`apg-admin-sessions:${identity}`).digest('hex');
+  }
+
+  /** Sessions belong to the password they were opened with: a changed password ends them all. */
+  async bindToPassword(): Promise<void> {
+    const fingerprint = this.fingerprint(await this.storedHash());
     if ((await this.repo.getSetting('adminSessionsFingerprint')) !== fingerprint) {
       await this.repo.deleteAllSessions();
       await this.repo.putSetting('adminSessionsFingerprint', fingerprint);
     }
+  }
+
+  async login(mustChange: boolean): Promise<{ token: string; expiresAt: number }> {
+    const token = crypto.randomBytes(32).toString('base64url');
+    const now = Date.now();
+    const expiresAt = now + SESSION_MS;
+    const hash = sha256(token).toString('hex');
+    await this.repo.createSession(hash, expiresAt, mustChange);
+    this.sessions.set(hash, { expiresAt, mustChange, at: now });
+    return { token, expiresAt };
   }
 
   async logout(token: string): Promise<void> {
@@ -56,34 +124,44 @@ export class AdminAuth {
     await this.repo.deleteSession(hash);
   }
 
-  async login(): Promise<{ token: string; expiresAt: number }> {
-    const token = crypto.randomBytes(32).toString('base64url');
-    const expiresAt = Date.now() + SESSION_MS;
-    const hash = sha256(token).toString('hex');
-    await this.repo.createSession(hash, expiresAt);
-    this.sessions.set(hash, expiresAt);
-    return { token, expiresAt };
+  /** Sets a new admin password (kept hashed); every session ends, and a fresh full one is returned. */
+  async setPassword(password: string): Promise<{ token: string; expiresAt: number }> {
+    const hash = await hashPassword(password);
+    await this.repo.putSetting('adminPasswordHash', hash);
+    this.stored = { hash, at: Date.now() };
+    await this.repo.deleteAllSessions();
+    this.sessions.clear();
+    await this.repo.putSetting('adminSessionsFingerprint', this.fingerprint(hash));
+    return this.login(false);
   }
 
-  /** Is this bearer token the password or a live session? */
-  async verify(token: string): Promise<boolean> {
-    if (token === '') return false;
-    if (this.checkPassword(token)) return true;
+  /**
+   * A bearer token presented to an admin route by `ip` (`local`: from this machine, no proxy).
+   * Order matters: a live session passes even while the address is throttled; an expired one is
+   * not a guess; only then is the throttle consulted and the password compared.
+   */
+  async check(token: string, ip: string, local: boolean, now = Date.now()): Promise<Check> {
+    if (token === '') return { ok: false, status: 401, message: 'admin token required: Authorization: Bearer <token>' };
     const hash = sha256(token).toString('hex');
-    const now = Date.now();
-    let expiresAt = this.sessions.get(hash);
-    if (expiresAt === undefined) {
-      // A token minted by another replica, or before a restart.
+    let s = this.sessions.get(hash);
+    if (!s || now - s.at > RECHECK_MS) {
       const stored = await this.repo.findSession(hash);
-      if (stored === null) return false;
-      expiresAt = stored;
-      this.sessions.set(hash, stored);
+      if (stored) this.sessions.set(hash, (s = { ...stored, at: now }));
+      else {
+        this.sessions.delete(hash);
+        s = undefined;
+      }
     }
-    if (expiresAt <= now) {
-      this.sessions.delete(hash);
-      return false;
+    if (s) {
+      if (s.expiresAt > now) return { ok: true, mustChange: s.mustChange };
+      return { ok: false, status: 401, message: 'the admin session expired: log in again' };
     }
-    return true;
+    if (this.throttled(ip, now)) return { ok: false, status: 429, message: 'too many wrong passwords or tokens from this address; wait a minute' };
+    if (await this.checkPassword(token)) {
+      return { ok: true, mustChange: !local && (await this.mode()) === 'default' };
+    }
+    this.noteFailure(ip, now);
+    return { ok: false, status: 401, message: 'invalid or expired admin token' };
   }
 }
 

@@ -3,30 +3,45 @@ import type { Gateway } from '../gateway.js';
 import type { Provider } from '../store/repo.js';
 import { POOL_NAMES, isPoolName, type PoolName } from '../routing/pools.js';
 import type { LiveMember } from '../routing/registry.js';
-import { AdminAuth, maskKey } from './auth.js';
+import { AdminAuth, MIN_PASSWORD_LENGTH, maskKey } from './auth.js';
+import { DEFAULT_ADMIN_PASSWORD } from '../config.js';
+import { isLoopbackAddress, isLoopbackHost } from '../access/host.js';
+import { registerKeyRoutes } from './keys-routes.js';
 import { FieldError, parseId, parseMemberPatch, parseMembersInput, parseProviderInput } from './validate.js';
 import { fetchProviderModels } from './models.js';
 import { registerTelemetryRoutes } from './telemetry-routes.js';
 
 /** The admin API of CONTRACT.md, all under /admin, all behind the admin token but login. */
 export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<void> {
-  const auth = new AdminAuth(gw.config.adminPassword, gw.repo);
-  await auth.bindToPassword(gw.config.adminPassword);
+  const auth = new AdminAuth({ password: gw.config.adminPassword, fromEnv: gw.config.adminPasswordFromEnv }, gw.repo);
+  await auth.bindToPassword();
+  gw.adminAuth = auth;
+  const mode = await auth.mode();
+  if (mode === 'default') {
+    gw.log.warn(
+      isLoopbackHost(gw.config.host)
+        ? 'the admin password is the default "admin123": set ADMIN_PASSWORD (or a new password in the UI) before exposing the gateway'
+        : `!!! listening on ${gw.config.host} with the default admin password "admin123": it only works from this machine; from elsewhere the UI asks for a new password first. Set ADMIN_PASSWORD to choose one now. !!!`,
+    );
+  }
 
   const adminError = (reply: FastifyReply, status: number, message: string, field?: string) =>
     reply.code(status).send({ error: field ? { message, field } : { message } });
 
   app.post('/admin/login', async (req, reply) => {
     const ip = req.ip;
-    if (auth.throttled(ip)) return adminError(reply, 429, 'too many wrong passwords; wait a minute');
+    if (auth.throttled(ip)) return adminError(reply, 429, 'too many wrong passwords from this address; wait a minute');
     const body = req.body as { password?: unknown } | undefined;
     const password = body && typeof body === 'object' ? body.password : undefined;
-    if (typeof password !== 'string' || !auth.checkPassword(password)) {
+    // A request without a password is not a guess: it does not count toward the throttle.
+    if (typeof password !== 'string' || password === '') return adminError(reply, 401, 'password required');
+    if (!(await auth.checkPassword(password))) {
       auth.noteFailure(ip);
       return adminError(reply, 401, 'wrong password');
     }
-    const { token, expiresAt } = await auth.login();
-    return { token, expiresAt: new Date(expiresAt).toISOString() };
+    const mustChangePassword = !isLocalRequest(req) && (await auth.mode()) === 'default';
+    const { token, expiresAt } = await auth.login(mustChangePassword);
+    return { token, expiresAt: new Date(expiresAt).toISOString(), mustChangePassword };
   });
 
   const bearer = (req: FastifyRequest) => {
@@ -34,15 +49,24 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
     return typeof h === 'string' && /^bearer\s+/i.test(h) ? h.replace(/^bearer\s+/i, '').trim() : '';
   };
 
+  /** The admin gate: null when the request may go on, else the answer has been sent. */
+  const gate = async (req: FastifyRequest, reply: FastifyReply, what: string): Promise<{ mustChange: boolean } | null> => {
+    const c = await auth.check(bearer(req), req.ip, isLocalRequest(req));
+    if (!c.ok) {
+      adminError(reply, c.status, c.status === 401 && !bearer(req) ? `${what}: admin token required: Authorization: Bearer <token>` : c.message);
+      return null;
+    }
+    return c;
+  };
+  const passwordChangeRequired = (reply: FastifyReply) =>
+    reply.code(403).send({ error: { message: 'the default admin password only works from the gateway\'s own machine: set a new password first (POST /admin/password {"password"}, 12 characters or more)', code: 'password_change_required' } });
+
   // Prometheus text format; behind the admin token unless METRICS_PUBLIC=1.
   app.get('/metrics', async (req, reply) => {
     if (!gw.config.metricsPublic) {
-      const token = bearer(req);
-      if (token && auth.throttled(req.ip)) return adminError(reply, 429, 'too many wrong passwords or tokens; wait a minute');
-      if (!(await auth.verify(token))) {
-        if (token) auth.noteFailure(req.ip);
-        return adminError(reply, 401, 'admin token required for /metrics (or set METRICS_PUBLIC=1)');
-      }
+      const c = await gate(req, reply, 'admin token required for /metrics (or set METRICS_PUBLIC=1)');
+      if (!c) return reply;
+      if (c.mustChange) return passwordChangeRequired(reply);
     }
     reply.header('content-type', gw.telemetry.metrics.registry.contentType);
     return gw.telemetry.metrics.registry.metrics();
@@ -50,14 +74,26 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
 
   app.register(async (scope) => {
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-      const token = bearer(req);
-      // Wrong bearer tokens count toward the same per-address limit as wrong logins: the
-      // password also works as a token, so this path must not allow unlimited guessing.
-      if (token && auth.throttled(req.ip)) return adminError(reply, 429, 'too many wrong passwords or tokens; wait a minute');
-      if (!(await auth.verify(token))) {
-        if (token) auth.noteFailure(req.ip);
-        return adminError(reply, 401, token ? 'invalid or expired admin token' : 'admin token required: Authorization: Bearer <token>');
+      const c = await gate(req, reply, 'admin API');
+      if (!c) return reply;
+      const path = req.url.split('?')[0];
+      if (c.mustChange && path !== '/admin/password' && path !== '/admin/logout') return passwordChangeRequired(reply);
+    });
+
+    scope.post('/admin/password', async (req, reply) => {
+      if (gw.config.adminPasswordFromEnv) {
+        return adminError(reply, 409, 'ADMIN_PASSWORD is set in the environment and always wins: change it there and restart');
       }
+      const body = req.body as { password?: unknown } | undefined;
+      const password = body && typeof body === 'object' ? body.password : undefined;
+      if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH) {
+        throw new FieldError('password', `must be a string of ${MIN_PASSWORD_LENGTH} characters or more`);
+      }
+      if (password === DEFAULT_ADMIN_PASSWORD || password.length > 1024) throw new FieldError('password', 'choose another password');
+      const { token, expiresAt } = await auth.setPassword(password);
+      void gw.cluster?.publish({ type: 'reload' });
+      req.log.info('admin password changed; every other admin session ended');
+      return { token, expiresAt: new Date(expiresAt).toISOString() };
     });
 
     scope.post('/admin/logout', async (req, reply) => {
@@ -130,6 +166,7 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
     };
 
     registerTelemetryRoutes(scope, gw);
+    registerKeyRoutes(scope, gw);
 
     scope.get('/admin/providers', async () => ({ providers: (await gw.repo.listProviders()).map(providerJson) }));
 
@@ -237,4 +274,10 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
       return memberJson(gw.registry.member(m.id)!);
     });
   });
+}
+
+/** From the gateway's own machine: a loopback socket, and no proxy saying it forwards someone else. */
+export function isLocalRequest(req: FastifyRequest): boolean {
+  const h = req.headers;
+  return isLoopbackAddress(req.socket.remoteAddress) && h['x-forwarded-for'] === undefined && h.forwarded === undefined && h['x-real-ip'] === undefined;
 }

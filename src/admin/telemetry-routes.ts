@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { sql } from 'kysely';
 import type { Gateway } from '../gateway.js';
-import { DEFAULT_ADMIN_PASSWORD } from '../config.js';
+import { isLoopbackHost } from '../access/host.js';
 import { POOL_NAMES, isPoolName } from '../routing/pools.js';
 import { parseSettingsPatch } from '../telemetry/settings.js';
 import type { StatsWindow } from '../telemetry/stats.js';
@@ -20,9 +20,19 @@ export function registerTelemetryRoutes(scope: FastifyInstance, gw: Gateway): vo
   scope.get('/admin/status', async (req) => {
     const host = req.headers.host ?? `127.0.0.1:${gw.config.port}`;
     const origin = `${req.protocol}://${host}`;
+    const passwordMode = (await gw.adminAuth?.mode()) ?? 'default';
     return {
       version: VERSION,
-      defaultPassword: gw.config.adminPassword === DEFAULT_ADMIN_PASSWORD,
+      defaultPassword: passwordMode === 'default',
+      security: {
+        accessKeys: gw.access.list().length,
+        openAccess: gw.access.open,
+        exposed: !isLoopbackHost(gw.config.host),
+        defaultPassword: passwordMode === 'default',
+        passwordFromEnv: passwordMode === 'env',
+        allowedHosts: gw.config.allowAnyHost ? ['*'] : gw.config.allowedHosts,
+        trustProxy: gw.config.trustProxy,
+      },
       uptimeSeconds: Math.round((Date.now() - gw.startedAt) / 1000),
       storage: gw.db.dialect,
       redis: gw.cluster?.ready ?? false,
@@ -67,6 +77,14 @@ export function registerTelemetryRoutes(scope: FastifyInstance, gw: Gateway): vo
       const id = parseId(q.providerId);
       if (id === null) return bad(reply, 'providerId: must be a provider id', 'providerId');
       query = query.where('provider_id', '=', id);
+    }
+    if (q.keyId) {
+      if (q.keyId === 'none') query = query.where('key_id', 'is', null);
+      else {
+        const id = parseId(q.keyId);
+        if (id === null) return bad(reply, 'keyId: must be an access key id (or none)', 'keyId');
+        query = query.where('key_id', '=', id);
+      }
     }
     if (q.status) {
       if (q.status === 'ok') query = query.where('status', '<', 400);
@@ -142,6 +160,8 @@ function logJson(r: Selectable<RequestLogsTable>, detail: boolean) {
     stream: !!r.stream,
     attempts,
     error: r.error,
+    keyId: r.key_id === null || r.key_id === undefined ? null : Number(r.key_id),
+    keyName: r.key_name ?? null,
     hasBodies: r.request_body !== null || r.response_body !== null,
   };
   if (detail) {

@@ -3,6 +3,25 @@ import type { FastifyBaseLogger } from 'fastify';
 import crypto from 'node:crypto';
 import type { PoolName } from '../routing/pools.js';
 
+const RPM_SCRIPT = `
+local now = tonumber(ARGV[1]); local win = tonumber(ARGV[2]); local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, oldest[2]}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], win)
+return {1, '0'}`;
+
+const ACQUIRE_SCRIPT = `
+local now = tonumber(ARGV[1]); local stale = tonumber(ARGV[2]); local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - stale)
+if redis.call('ZCARD', KEYS[1]) >= limit then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], stale)
+return 1`;
+
 /** What one replica tells the others. */
 export type ClusterEvent =
   | { type: 'cool'; memberId: number; until: number; lastError: string }
@@ -66,6 +85,52 @@ export class Cluster {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * Counts a request in a key's rolling minute shared by all replicas (a sorted set of request
+   * ids scored by time). null: Redis cannot answer now (the caller falls back to local limits).
+   */
+  async takeRpm(keyId: number, rpm: number, now: number, requestId: string): Promise<{ ok: true } | { ok: false; retryAfter: number } | null> {
+    if (!this.ready) return null;
+    try {
+      const r = (await this.cmd.eval(RPM_SCRIPT, 1, `${this.prefix}rpm:${keyId}`, now, 60_000, rpm, requestId)) as [number, string];
+      if (r[0] === 1) return { ok: true };
+      return { ok: false, retryAfter: Math.max(1, Math.ceil((Number(r[1]) + 60_000 - now) / 1000)) };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Takes one of a key's concurrent slots shared by all replicas. Entries are refreshed by
+   * `heartbeat` while their requests run, so a replica that dies frees its slots within `staleMs`.
+   */
+  async acquire(keyId: number, max: number, requestId: string, now: number, staleMs: number): Promise<boolean | null> {
+    if (!this.ready) return null;
+    try {
+      return (await this.cmd.eval(ACQUIRE_SCRIPT, 1, `${this.prefix}conc:${keyId}`, now, staleMs, max, requestId)) === 1;
+    } catch {
+      return null;
+    }
+  }
+
+  async release(keyId: number, requestId: string): Promise<void> {
+    if (!this.ready) return;
+    await this.cmd.zrem(`${this.prefix}conc:${keyId}`, requestId).catch(() => {});
+  }
+
+  /** Marks requests still running, so that their concurrent slots are not taken for stale. */
+  async heartbeat(entries: Iterable<[number, string]>, now: number, staleMs: number): Promise<void> {
+    if (!this.ready) return;
+    const pipe = this.cmd.pipeline();
+    let n = 0;
+    for (const [keyId, id] of entries) {
+      pipe.zadd(`${this.prefix}conc:${keyId}`, 'XX', now, id);
+      pipe.pexpire(`${this.prefix}conc:${keyId}`, staleMs);
+      n++;
+    }
+    if (n) await pipe.exec().catch(() => {});
   }
 
   async publish(e: ClusterEvent): Promise<void> {

@@ -26,6 +26,9 @@ export async function countTokens(gw: Gateway, req: FastifyRequest, reply: Fasti
   if (!pool) {
     return sendError(reply, 'anthropic', 404, `model "${b.model}" is not served here: ask for one of ${Object.values(gw.config.virtualModels).join(', ')}`, 'not_found_error');
   }
+  if (req.accessKey && !req.accessKey.pools.includes(pool)) {
+    return sendError(reply, 'anthropic', 403, `access key "${req.accessKey.name}" may not use the ${pool} pool (allowed: ${req.accessKey.pools.join(', ')})`);
+  }
   const member = gw.registry.firstReady(pool, Date.now(), (m) => m.provider.format === 'anthropic');
   if (member) {
     const url = buildUpstreamUrl(member.provider.baseUrl, '/messages/count_tokens');

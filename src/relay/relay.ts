@@ -16,6 +16,7 @@ import { upstreamHeaders } from '../upstream/client.js';
 import { classifyTransportError, isClientFault, statusForErrorType } from './classify.js';
 import { headerSafe } from './headers.js';
 import { readUsage, zeroUsage, type RequestRecord } from '../telemetry/record.js';
+import { isRefusal, type Admission } from '../access/guard.js';
 
 /** Why one attempt did not serve the client; nothing had been sent to the client yet. */
 export interface Failure {
@@ -53,13 +54,20 @@ export async function relay(gw: Gateway, req: FastifyRequest, reply: FastifyRepl
   const started = performance.now();
   const rec: RequestRecord = {
     ts: Date.now(), entryFormat: client, requestedModel: '', pool: null, providerId: null, provider: null, upstreamModel: null,
-    status: 0, latencyMs: 0, ttftMs: null, usage: zeroUsage(), stream: false, attempts: [], error: null,
+    status: 0, latencyMs: 0, ttftMs: null, usage: zeroUsage(), stream: false, attempts: [], error: null, keyId: null, keyName: null,
   };
+  const key = req.accessKey;
+  if (key) {
+    rec.keyId = key.id;
+    rec.keyName = key.name;
+  }
   const inFlight = gw.telemetry.metrics.inFlight;
   inFlight.inc();
+  const held: Held = { admission: null };
   try {
-    await serve(gw, req, reply, client, rec, started);
+    await serve(gw, req, reply, client, rec, started, held);
   } finally {
+    held.admission?.release();
     inFlight.dec();
     rec.latencyMs = performance.now() - started;
     if (!rec.status) rec.status = reply.raw.statusCode || reply.statusCode;
@@ -71,7 +79,12 @@ export async function relay(gw: Gateway, req: FastifyRequest, reply: FastifyRepl
   }
 }
 
-async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, client: Format, rec: RequestRecord, started: number): Promise<void> {
+/** What a request holds until it ends: its access key's concurrent slot. */
+interface Held {
+  admission: Admission | null;
+}
+
+async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, client: Format, rec: RequestRecord, started: number, held: Held): Promise<void> {
   const refuse = (status: number, message: string, type?: string) => {
     rec.error = message;
     sendError(reply, client, status, message, type);
@@ -93,6 +106,14 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     return refuse(404, `model "${model}" is not served here: ask for one of ${names} (or a model id containing one of them)`, client === 'anthropic' ? 'not_found_error' : undefined);
   }
   rec.pool = pool;
+  if (req.accessKey) {
+    const admitted = await gw.access.admit(req.accessKey, pool, Date.now());
+    if (isRefusal(admitted)) {
+      if (admitted.retryAfter !== undefined) reply.header('retry-after', String(admitted.retryAfter));
+      return refuse(admitted.status, admitted.message);
+    }
+    held.admission = admitted;
+  }
   const stream = body.stream === true;
   rec.stream = stream;
   const accept = (m: LiveMember) => m.provider.format === client || getConverter(client, m.provider.format) !== null;

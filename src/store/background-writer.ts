@@ -18,7 +18,7 @@ export interface BackgroundWriter {
 const LOG_COLUMNS = [
   'ts', 'entry_format', 'requested_model', 'pool', 'provider_id', 'provider_name', 'upstream_model', 'status',
   'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens',
-  'stream', 'attempts', 'error', 'request_body', 'response_body',
+  'stream', 'attempts', 'error', 'request_body', 'response_body', 'key_id', 'key_name',
 ] as const;
 
 /**

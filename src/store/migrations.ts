@@ -97,6 +97,32 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('settings').ifExists().execute();
       },
     },
+    '003_access_keys': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('access_keys')
+          .addColumn('id', idType, id)
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('key_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('key_last4', 'text', (c) => c.notNull())
+          .addColumn('pools', 'text', (c) => c.notNull())
+          .addColumn('rpm', 'integer')
+          .addColumn('max_concurrent', 'integer')
+          .addColumn('expires_at', big)
+          .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('last_used_at', big)
+          .execute();
+        await db.schema.alterTable('request_logs').addColumn('key_id', 'integer').execute();
+        await db.schema.alterTable('request_logs').addColumn('key_name', 'text').execute();
+        await db.schema.createIndex('request_logs_key_ts').on('request_logs').columns(['key_id', 'ts']).execute();
+        // Sessions opened with the default password from another machine may only set a new one.
+        await db.schema.alterTable('admin_sessions').addColumn('must_change', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('access_keys').ifExists().execute();
+      },
+    },
   };
 }
 

@@ -201,9 +201,9 @@ export class Repo {
       .execute();
   }
 
-  async createSession(tokenHash: string, expiresAt: number): Promise<void> {
-    await this.db.deleteFrom('admin_sessions').where('expires_at', '<', Date.now()).execute();
-    await this.db.insertInto('admin_sessions').values({ token_hash: tokenHash, expires_at: expiresAt }).execute();
+  async createSession(tokenHash: string, expiresAt: number, mustChange = false): Promise<void> {
+    await this.db.deleteFrom('admin_sessions').where('expires_at', '<', Date.now() - 24 * 3600 * 1000).execute();
+    await this.db.insertInto('admin_sessions').values({ token_hash: tokenHash, expires_at: expiresAt, must_change: mustChange ? 1 : 0 }).execute();
   }
 
   async deleteSession(tokenHash: string): Promise<void> {
@@ -227,8 +227,8 @@ export class Repo {
       .execute();
   }
 
-  async findSession(tokenHash: string): Promise<number | null> {
-    const r = await this.db.selectFrom('admin_sessions').select('expires_at').where('token_hash', '=', tokenHash).executeTakeFirst();
-    return r ? Number(r.expires_at) : null;
+  async findSession(tokenHash: string): Promise<{ expiresAt: number; mustChange: boolean } | null> {
+    const r = await this.db.selectFrom('admin_sessions').select(['expires_at', 'must_change']).where('token_hash', '=', tokenHash).executeTakeFirst();
+    return r ? { expiresAt: Number(r.expires_at), mustChange: Number(r.must_change) === 1 } : null;
   }
 }

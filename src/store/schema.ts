@@ -8,6 +8,23 @@ export interface Database {
   admin_sessions: AdminSessionsTable;
   request_logs: RequestLogsTable;
   settings: SettingsTable;
+  access_keys: AccessKeysTable;
+}
+
+export interface AccessKeysTable {
+  id: Generated<number>;
+  name: string;
+  /** SHA-256 (hex) of the secret; the secret itself is never stored. */
+  key_hash: string;
+  key_last4: string;
+  /** JSON array of pool names the key may use. */
+  pools: string;
+  rpm: number | null;
+  max_concurrent: number | null;
+  expires_at: number | null;
+  enabled: number;
+  created_at: number;
+  last_used_at: number | null;
 }
 
 export interface RequestLogsTable {
@@ -32,6 +49,8 @@ export interface RequestLogsTable {
   error: string | null;
   request_body: string | null;
   response_body: string | null;
+  key_id: number | null;
+  key_name: string | null;
 }
 
 export interface SettingsTable {
@@ -73,4 +92,6 @@ export interface PoolMembersTable {
 export interface AdminSessionsTable {
   token_hash: string;
   expires_at: number;
+  /** 1: opened with the default password from another machine; only a password change is allowed. */
+  must_change: Generated<number>;
 }

@@ -54,7 +54,7 @@ export class Telemetry {
     const since = Date.now() - 24 * 3600 * 1000;
     const rows = await this.db
       .selectFrom('request_logs')
-      .select(['ts', 'pool', 'provider_id', 'provider_name', 'status', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens'])
+      .select(['ts', 'pool', 'provider_id', 'provider_name', 'status', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'key_id', 'key_name'])
       .where('ts', '>=', since)
       .execute();
     for (const r of rows) {
@@ -63,6 +63,8 @@ export class Telemetry {
         pool: r.pool as PoolName | null,
         providerId: r.provider_id === null ? null : Number(r.provider_id),
         provider: r.provider_name,
+        keyId: r.key_id === null ? null : Number(r.key_id),
+        keyName: r.key_name,
         status: r.status,
         latencyMs: r.latency_ms,
         ttftMs: r.ttft_ms,
@@ -160,5 +162,7 @@ function toRow(r: RequestRecord): LogRow {
     error: r.error,
     request_body: r.requestBody ?? null,
     response_body: r.responseBody ?? null,
+    key_id: r.keyId,
+    key_name: r.keyName,
   };
 }

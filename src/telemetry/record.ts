@@ -34,6 +34,9 @@ export interface RequestRecord {
   stream: boolean;
   attempts: AttemptRecord[];
   error: string | null;
+  /** The access key that made the request (null: open access, or refused before a key was known). */
+  keyId: number | null;
+  keyName: string | null;
   requestBody?: string;
   responseBody?: string;
 }

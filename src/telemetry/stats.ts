@@ -112,6 +112,8 @@ interface Minute {
   all: Agg;
   pools: Map<string, Agg>;
   providers: Map<number, { name: string; agg: Agg }>;
+  /** By access key; requests made without one (open access) under -1. */
+  keys: Map<number, { name: string | null; agg: Agg }>;
 }
 
 export type StatsWindow = '1h' | '24h';
@@ -119,11 +121,11 @@ export type StatsWindow = '1h' | '24h';
 export class Stats {
   private readonly minutes = new Map<number, Minute>();
 
-  record(r: Pick<RequestRecord, 'ts' | 'pool' | 'providerId' | 'provider' | 'status' | 'latencyMs' | 'ttftMs' | 'usage'>): void {
+  record(r: Pick<RequestRecord, 'ts' | 'pool' | 'providerId' | 'provider' | 'keyId' | 'keyName' | 'status' | 'latencyMs' | 'ttftMs' | 'usage'>): void {
     const key = Math.floor(r.ts / 60_000);
     let m = this.minutes.get(key);
     if (!m) {
-      m = { all: new Agg(), pools: new Map(), providers: new Map() };
+      m = { all: new Agg(), pools: new Map(), providers: new Map(), keys: new Map() };
       this.minutes.set(key, m);
       this.prune(r.ts);
     }
@@ -138,6 +140,10 @@ export class Stats {
       if (!p) m.providers.set(r.providerId, (p = { name: r.provider ?? String(r.providerId), agg: new Agg() }));
       p.agg.add(r);
     }
+    const keyId = r.keyId ?? -1;
+    let k = m.keys.get(keyId);
+    if (!k) m.keys.set(keyId, (k = { name: r.keyName ?? null, agg: new Agg() }));
+    k.agg.add(r);
   }
 
   private prune(now: number): void {
@@ -154,6 +160,7 @@ export class Stats {
     const totals = new Agg();
     const pools = new Map<string, Agg>();
     const providers = new Map<number, { name: string; agg: Agg }>();
+    const keys = new Map<number, { name: string | null; agg: Agg }>();
     const buckets = new Map<number, Agg>();
     for (const [minute, m] of this.minutes) {
       const b = Math.floor((minute * 60_000) / bucketMs);
@@ -172,6 +179,12 @@ export class Stats {
         if (!pa) providers.set(id, (pa = { name: p.name, agg: new Agg() }));
         pa.name = p.name;
         pa.agg.merge(p.agg);
+      }
+      for (const [id, k] of m.keys) {
+        let ka = keys.get(id);
+        if (!ka) keys.set(id, (ka = { name: k.name, agg: new Agg() }));
+        if (k.name !== null) ka.name = k.name;
+        ka.agg.merge(k.agg);
       }
     }
     const series = [];
@@ -198,6 +211,7 @@ export class Stats {
       series,
       byPool: ['tool', 'normal', 'advanced'].filter((p) => pools.has(p)).map((pool) => ({ pool, ...pools.get(pool)!.json() })),
       byProvider: [...providers.entries()].sort((a, b) => a[0] - b[0]).map(([providerId, p]) => ({ provider: p.name, providerId, ...p.agg.json() })),
+      byKey: [...keys.entries()].sort((a, b) => a[0] - b[0]).map(([keyId, k]) => ({ keyId: keyId === -1 ? null : keyId, keyName: k.name, ...k.agg.json() })),
     };
   }
 }

@@ -102,7 +102,7 @@ describe('request log', () => {
     const now = Date.now();
     const rows = Array.from({ length: 150 }, (_, i) => ({
       ts: now - i, entry_format: 'anthropic', requested_model: 'sonnet', pool: 'normal', provider_id: null, provider_name: null, upstream_model: null,
-      status: 200, latency_ms: 1, ttft_ms: null, input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_creation_tokens: 0, stream: 0, attempts: '[]', error: null, request_body: null, response_body: null,
+      status: 200, latency_ms: 1, ttft_ms: null, input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_creation_tokens: 0, stream: 0, attempts: '[]', error: null, request_body: null, response_body: null, key_id: null, key_name: null,
     }));
     await gw.gateway.writer.writeLogs(rows);
     await gw.admin('PATCH', '/admin/settings', { logRetentionCount: 100 });
