@@ -16,7 +16,7 @@ const databaseUrl = (() => {
   u.pathname = `/${dbName}`;
   return u.toString();
 })();
-const env = { DATABASE_URL: databaseUrl, REDIS_URL, REDIS_KEY_PREFIX: `${dbName}:`, DEFAULT_COOLDOWN_SECONDS: '60' };
+const env = { DATABASE_URL: databaseUrl, REDIS_URL, REDIS_KEY_PREFIX: `${dbName}:`, DEFAULT_COOLDOWN_SECONDS: '60', SECRET_KEY: 'replicas-share-this-secret-key-0123456789' };
 
 let a: TestGateway;
 let b: TestGateway;
@@ -109,6 +109,48 @@ describe('PostgreSQL + Redis: replicas act as one', () => {
     const m2 = memberOf(pools, ids.p2[0]);
     expect(m2.state).toBe('cooling');
     expect(Date.parse(m2.cooldownUntil)).toBeGreaterThan(Date.now() + 250_000);
+  });
+});
+
+describe('PostgreSQL + Redis: access keys and admin sessions hold across replicas', () => {
+  const call = (gw: TestGateway, key: string) => post(`${gw.url}/v1/messages`, anthropicBody(), { 'x-api-key': key });
+
+  it('a key made on one replica works on the other, and its deletion reaches the other within 2 s', async () => {
+    ups[0].fallback = { kind: 'ok' };
+    ups[1].fallback = { kind: 'ok' };
+    await a.admin('POST', `/admin/pools/normal/members/${(await getPools(a))[1].members[1].id}/reset`);
+    // a second key keeps access closed when the first is deleted (with none, /v1 is open again)
+    expect((await a.admin('POST', '/admin/keys', { name: 'keeper' })).status).toBe(201);
+    const created = await a.admin('POST', '/admin/keys', { name: 'shared' });
+    expect(created.status).toBe(201);
+    const key = created.body.key;
+    expect(await eventually(async () => (await call(b, key)).status === 200)).toBe(true);
+    expect((await post(`${b.url}/v1/messages`, anthropicBody())).status).toBe(401);
+    await a.admin('DELETE', `/admin/keys/${created.body.id}`);
+    const t0 = Date.now();
+    expect(await eventually(async () => (await call(b, key)).status === 401, 2000)).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('requests per minute are counted across replicas', async () => {
+    const k = (await a.admin('POST', '/admin/keys', { name: 'rpm3', rpm: 3 })).body;
+    expect(await eventually(async () => (await b.admin('GET', '/admin/status')).body.security.accessKeys >= 1)).toBe(true);
+    await eventually(async () => b.gateway.access.list().some((x) => x.id === k.id));
+    const codes = [];
+    for (const gw of [a, b, a, b]) codes.push((await call(gw, k.key)).status);
+    expect(codes).toEqual([200, 200, 200, 429]);
+  });
+
+  it('concurrent requests are counted across replicas', async () => {
+    const k = (await a.admin('POST', '/admin/keys', { name: 'conc1', maxConcurrent: 1 })).body;
+    await eventually(async () => b.gateway.access.list().some((x) => x.id === k.id));
+    for (const u of ups) u.fallback = { kind: 'slow-stream', events: 4, intervalMs: 150 };
+    const running = post(`${a.url}/v1/messages`, anthropicBody('sonnet', { stream: true }), { 'x-api-key': k.key });
+    await new Promise((r) => setTimeout(r, 150));
+    expect((await call(b, k.key)).status).toBe(429);
+    expect((await running).status).toBe(200);
+    for (const u of ups) u.fallback = { kind: 'ok' };
+    expect((await call(b, k.key)).status).toBe(200);
   });
 });
 
