@@ -12,7 +12,7 @@
  * Knobs (env):
  *   BENCH_DURATION=5      seconds measured per cell          BENCH_WARMUP=1   warm-up seconds per cell
  *   BENCH_CONNECTIONS=1,32                                   BENCH_TTFB_N=200 sequential requests for TTFB
- *   BENCH_LANES=small,cc80k,cc80k-x-openai                   (default: all)
+ *   BENCH_LANES=small,cc80k,cc80k-x-openai,small-key                (default: all)
  *   BENCH_ONLY=gateway,stream   run only cells whose id (target/lane/mode/cN, e.g. gateway/small/stream/c32)
  *                         has every listed word as a segment (a part containing "/" matches as a substring)
  *   BENCH_CROSS=auto|1|0  cross-format lanes: probe the gateway and run when it answers 200 (auto),
@@ -36,7 +36,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { claudeCodeBodyJson, claudeCodeBody, describeClaudeCodeBody } from './claude-code-body.js';
-import { check, closeAgent, load, ttfb, type CheckResult, type LoadResult, type TtfbResult } from './load.js';
+import { HEADERS, check, closeAgent, load, ttfb, type CheckResult, type LoadResult, type TtfbResult } from './load.js';
 import { BUILD_DIR, buildForBench } from './build.js';
 import { installCleanup, ROOT, setRuntime, startChild, stopAll, trackTempDir, type Child } from './procs.js';
 import { summarise } from './profile-summary.js';
@@ -80,8 +80,9 @@ interface Lane {
   /** Request body JSON text, for a streamed or a non-streamed call. */
   body(stream: boolean): string;
   targets: Target[];
-  /** 'cross': only when the gateway converts formats (see BENCH_CROSS). */
-  gate?: 'cross';
+  /** 'cross': only when the gateway converts formats (see BENCH_CROSS). 'key': creates an access key
+   *  first and sends it from then on (so it must be the gateway's last lane). */
+  gate?: 'cross' | 'key';
   /** Another lane whose gateway rows this lane's gateway rows are compared with in the summary. */
   compareTo?: string;
 }
@@ -110,6 +111,17 @@ const LANES: Lane[] = [
     targets: ['gateway'],
     gate: 'cross',
     compareTo: 'cc80k',
+  },
+  {
+    // The same small request with an access key (with rpm and concurrency limits) checked on every
+    // request: compared with the `small` lane, this is the cost of client authentication.
+    id: 'small-key',
+    label: 'small body, Anthropic → Anthropic, with an access key',
+    path: '/v1/messages',
+    body: memo(smallBody),
+    targets: ['gateway'],
+    gate: 'key',
+    compareTo: 'small',
   },
 ].filter((l) => !process.env.BENCH_LANES || process.env.BENCH_LANES.split(',').includes(l.id)) as Lane[];
 
@@ -262,6 +274,7 @@ async function runTarget(target: Target, upstream: Child): Promise<void> {
   try {
     for (const lane of lanes) {
       if (lane.gate === 'cross' && !(await crossGate(base, lane, upstream))) continue;
+      if (lane.gate === 'key' && !(await keyGate(base, lane))) continue;
       for (const stream of [false, true]) {
         const c = await check(base + lane.path, lane.body(stream), stream);
         if (!c.ok) notes.push(`${target}/${lane.id}/${modeName(stream)}: check failed: ${c.note}`);
@@ -297,6 +310,17 @@ async function addProvider(base: string, p: { name: string; baseUrl: string; for
   if (created.status !== 201) throw new Error(`POST /admin/providers → ${created.status} ${JSON.stringify(created.body)}`);
   const added = await admin(base, 'POST', `/admin/pools/${pool}/members`, { providerId: created.body.id, models });
   if (added.status !== 201) throw new Error(`POST /admin/pools/${pool}/members → ${added.status} ${JSON.stringify(added.body)}`);
+}
+
+/** Creates an access key (after which every request needs one) and makes the load generator send it. */
+async function keyGate(base: string, lane: Lane): Promise<boolean> {
+  const created = await admin(base, 'POST', '/admin/keys', { name: 'bench', rpm: 1_000_000, maxConcurrent: 100_000 });
+  if (created.status !== 201) {
+    notes.push(`${lane.id}: skipped — POST /admin/keys answered ${created.status}`);
+    return false;
+  }
+  HEADERS['x-api-key'] = (created.body as { key: string }).key;
+  return true;
 }
 
 let crossProviderAdded = false;

@@ -73,7 +73,7 @@ describe('access keys', () => {
 
   it('once a key exists, missing or wrong keys get 401 in the client format, reach no provider and cool nothing', async () => {
     const before = upstreamCalls();
-    const cases = [
+    const cases: { path: string; body: object; headers: Record<string, string> }[] = [
       { path: '/v1/messages', body: anthropicBody(), headers: {} },
       { path: '/v1/messages', body: anthropicBody(), headers: { 'x-api-key': 'sk-apg-wrong' } },
       { path: '/v1/messages', body: anthropicBody('sonnet', { stream: true }), headers: { authorization: 'Bearer nope' } },
