@@ -103,7 +103,7 @@ export class AdminAuth {
   async bindToPassword(): Promise<void> {
     const fingerprint = this.fingerprint(await this.storedHash());
     if ((await this.repo.getSetting('adminSessionsFingerprint')) !== fingerprint) {
-      await this.repo.deleteAllSessions();
+      await this.repo.endAllSessions();
       await this.repo.putSetting('adminSessionsFingerprint', fingerprint);
     }
   }
@@ -121,7 +121,7 @@ export class AdminAuth {
   async logout(token: string): Promise<void> {
     const hash = sha256(token).toString('hex');
     this.sessions.delete(hash);
-    await this.repo.deleteSession(hash);
+    await this.repo.endSession(hash);
   }
 
   /** Sets a new admin password (kept hashed); every session ends, and a fresh full one is returned. */
@@ -129,7 +129,7 @@ export class AdminAuth {
     const hash = await hashPassword(password);
     await this.repo.putSetting('adminPasswordHash', hash);
     this.stored = { hash, at: Date.now() };
-    await this.repo.deleteAllSessions();
+    await this.repo.endAllSessions();
     this.sessions.clear();
     await this.repo.putSetting('adminSessionsFingerprint', this.fingerprint(hash));
     return this.login(false);

@@ -206,12 +206,15 @@ export class Repo {
     await this.db.insertInto('admin_sessions').values({ token_hash: tokenHash, expires_at: expiresAt, must_change: mustChange ? 1 : 0 }).execute();
   }
 
-  async deleteSession(tokenHash: string): Promise<void> {
-    await this.db.deleteFrom('admin_sessions').where('token_hash', '=', tokenHash).execute();
+  /** Ends a session. Its row stays (expired) for a day, so that a client still presenting it is
+   *  told "expired" and is not counted as guessing; createSession prunes older rows. */
+  async endSession(tokenHash: string): Promise<void> {
+    await this.db.updateTable('admin_sessions').set({ expires_at: Date.now() }).where('token_hash', '=', tokenHash).execute();
   }
 
-  async deleteAllSessions(): Promise<void> {
-    await this.db.deleteFrom('admin_sessions').execute();
+  async endAllSessions(): Promise<void> {
+    const now = Date.now();
+    await this.db.updateTable('admin_sessions').set({ expires_at: now }).where('expires_at', '>', now).execute();
   }
 
   async getSetting(key: string): Promise<string | null> {

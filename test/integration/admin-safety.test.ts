@@ -112,6 +112,15 @@ describe('throttling', () => {
     const session = login.body.token;
     for (let i = 0; i < 30; i++) expect((await gw.admin('GET', '/admin/providers', undefined, null)).status).toBe(401);
     expect((await gw.admin('GET', '/admin/providers')).status).toBe(200);
+    // a UI still polling with a session that ended is not guessing either
+    const ended = (await gw.admin('POST', '/admin/login', { password: ADMIN }, null)).body.token;
+    expect((await gw.admin('POST', '/admin/logout', undefined, ended)).status).toBe(204);
+    for (let i = 0; i < 15; i++) {
+      const r = await gw.admin('GET', '/admin/status', undefined, ended);
+      expect(r.status).toBe(401);
+      expect(r.body.error.message).toContain('expired');
+    }
+    expect((await gw.admin('POST', '/admin/login', { password: ADMIN }, null)).status).toBe(200);
     // now real guesses: the guesser is throttled, the session is not
     const codes: number[] = [];
     for (let i = 0; i < 15; i++) codes.push((await gw.admin('GET', '/admin/providers', undefined, `guess-${i}`)).status);
