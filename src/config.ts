@@ -1,5 +1,6 @@
 import net from 'node:net';
 import path from 'node:path';
+import { MAX_UPSTREAM_BODY_BYTES } from './upstream/read.js';
 
 /** Every setting the gateway reads from the environment, read once and typed. */
 export interface Config {
@@ -35,6 +36,11 @@ export interface Config {
   trustProxy: string[];
   /** REQUEST_TIMEOUT_SECONDS: a client that has not sent its whole request by then gets 408. */
   requestTimeoutMs: number;
+  /**
+   * An upstream answer read whole (non-streamed) larger than this is the member's failure: 64 MB
+   * (MAX_UPSTREAM_BODY_BYTES). Not an environment variable; only tests lower it.
+   */
+  maxUpstreamBodyBytes: number;
 }
 
 export const DEFAULT_ADMIN_PASSWORD = 'admin123';
@@ -95,6 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...allowedHosts(env),
     trustProxy: trustProxy(env),
     requestTimeoutMs: num(env, 'REQUEST_TIMEOUT_SECONDS', 60, { min: 1 }) * 1000,
+    maxUpstreamBodyBytes: MAX_UPSTREAM_BODY_BYTES,
   };
 }
 

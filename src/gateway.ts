@@ -10,6 +10,7 @@ import { Telemetry } from './telemetry/index.js';
 import { AccessKeyRepo } from './store/access-keys.js';
 import { AccessGuard } from './access/guard.js';
 import type { AdminAuth } from './admin/auth.js';
+import { openSealer } from './secrets/seal.js';
 
 /**
  * Everything a request needs, built once at start: configuration, storage, the in-memory routing
@@ -48,8 +49,15 @@ export class Gateway {
   }
 
   static async open(config: Config, log: FastifyBaseLogger): Promise<Gateway> {
+    // Before the database: DATABASE_URL without SECRET_KEY refuses to start, saying so.
+    const sealer = await openSealer(config);
     const db = await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
     const gw = new Gateway(config, db, log);
+    gw.repo.useSealer(sealer, (id, name, reason) => {
+      log.error({ providerId: id, provider: name, reason }, `the stored API key of provider "${name}" cannot be decrypted (SECRET_KEY changed?): its requests go without a key until the key is entered again`);
+    });
+    const { sealed } = await gw.repo.sealStoredKeys();
+    if (sealed > 0) log.info({ providers: sealed }, 'provider keys stored in plain text (or under the old key file) are now encrypted');
     await gw.reload();
     gw.telemetry = await Telemetry.start(db.kysely, gw.writer, gw.registry, log);
     if (config.redisUrl) {

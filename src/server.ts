@@ -11,6 +11,7 @@ import { countTokens } from './relay/count-tokens.js';
 import { listModels } from './relay/models.js';
 import { registerAdmin } from './admin/routes.js';
 import { FieldError } from './admin/validate.js';
+import { jsonTooDeep, MAX_JSON_DEPTH } from './protocol/json-depth.js';
 import { hostAllowed } from './access/host.js';
 import { isRefusal } from './access/guard.js';
 import type { AccessKey } from './access/keys.js';
@@ -37,6 +38,54 @@ export function isJsonContentType(value: string | undefined): boolean {
   const semi = value.indexOf(';');
   const t = (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase();
   return t === 'application/json' || (t.startsWith('application/') && t.endsWith('+json'));
+}
+
+/** A body that has not arrived in full after REQUEST_TIMEOUT_SECONDS: 408, through the error handler. */
+function requestTimedOut(req: FastifyRequest, reply: FastifyReply, ms: number): void {
+  if (req.raw.complete || reply.sent || reply.raw.headersSent || reply.raw.destroyed) return;
+  const err = new Error(`the request was not received in full within REQUEST_TIMEOUT_SECONDS (${ms / 1000} s)`) as FastifyError;
+  err.statusCode = 408;
+  (err as { code: string }).code = 'GW_REQUEST_TIMEOUT';
+  if (req.raw.listenerCount('error') > 0) {
+    // Fastify is reading the body: its reader takes the error, closes the connection and calls the error handler.
+    req.raw.emit('error', err);
+  } else {
+    reply.header('connection', 'close');
+    reply.send(err);
+  }
+}
+
+/**
+ * Lets the rest of a request body arrive and be dropped (Node reads it for a kept-alive
+ * connection), but closes the connection once `maxBytes` more have come or `maxMs` has passed,
+ * and once it has all come when the client had asked to close.
+ */
+function discardRest(raw: FastifyRequest['raw'], maxBytes: number, maxMs: number): void {
+  const socket = raw.socket;
+  if (!socket || socket.destroyed) return;
+  const start = socket.bytesRead;
+  const deadline = Date.now() + maxMs;
+  const wantsClose = /\bclose\b/i.test(String(raw.headers.connection ?? ''));
+  const ended = () => {
+    stop();
+    if (wantsClose) socket.end();
+  };
+  const stop = () => {
+    clearInterval(watch);
+    raw.off('end', ended);
+    socket.off('close', stop);
+  };
+  const watch = setInterval(() => {
+    if (raw.complete || socket.destroyed) return stop();
+    if (socket.bytesRead - start > maxBytes || Date.now() > deadline) {
+      stop();
+      socket.destroy();
+    }
+  }, 250);
+  watch.unref();
+  raw.once('end', ended);
+  socket.once('close', stop);
+  raw.resume();
 }
 
 /** The client format an answer on this path must use (null: not a client endpoint). */
@@ -67,6 +116,13 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string;
     if (text === '') return done(null, undefined);
+    if (jsonTooDeep(text)) {
+      // CONTRACT "Bad input": checked on the text, before anything recursive sees it.
+      const err = new Error(`request body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`) as FastifyError;
+      err.statusCode = 400;
+      (err as { code: string }).code = 'GW_JSON_TOO_DEEP';
+      return done(err, undefined);
+    }
     try {
       done(null, JSON.parse(text));
     } catch (e) {
@@ -78,6 +134,37 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
   });
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  // REQUEST_TIMEOUT_SECONDS: a client that has not sent its whole request by then gets 408 (in its
+  // format; the connection is then closed). Only the upload is timed: the timer stops when the
+  // body has been read, so long answers (streams) are never cut by it.
+  const requestTimeoutMs = gw.config.requestTimeoutMs;
+  app.addHook('onRequest', (req, reply, done) => {
+    const raw = req.raw;
+    if (!raw.complete) {
+      const timer = setTimeout(() => requestTimedOut(req, reply, requestTimeoutMs), requestTimeoutMs);
+      const clear = () => clearTimeout(timer);
+      raw.once('end', clear);
+      reply.raw.once('close', clear);
+    }
+    done();
+  });
+  // An answer sent before the body was read in full (413, or a refusal in a hook): closing the
+  // connection now would reset it under a client still sending, which then never reads the answer
+  // (EPIPE / ECONNRESET). So the connection stays open (even when Fastify or the client asked to
+  // close it), and the rest of the body is read and dropped, up to a bound. Not for a 408.
+  const discardBytes = Math.max(2 * gw.config.maxBodyBytes, 256 * 1024 * 1024);
+  app.addHook('onSend', (req, reply, payload, done) => {
+    if (!req.raw.complete && reply.statusCode !== 408) {
+      reply.removeHeader('connection');
+      reply.raw.shouldKeepAlive = true;
+    }
+    done(null, payload);
+  });
+  app.addHook('onResponse', (req, reply, done) => {
+    if (!req.raw.complete && reply.statusCode !== 408) discardRest(req.raw, discardBytes, requestTimeoutMs);
+    done();
+  });
+
   app.decorateRequest('accessKey', null);
   const { allowedHosts, allowAnyHost } = gw.config;
   // One hook before anything is read: the Host check (DNS rebinding) on every route; on /v1/* the
@@ -88,7 +175,7 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
     if (!hostAllowed(host, allowedHosts, allowAnyHost)) {
       const message = `Host "${String(host).slice(0, 100)}" is not allowed: the gateway answers to IP addresses and localhost; add this name to ALLOWED_HOSTS (comma list, * for any) to use it`;
       const format = clientFormatFor(req);
-      reply.code(403);
+      reply.code(403).header('x-should-retry', 'false');
       if (format) reply.send(errorBody(format, 403, message, format === 'anthropic' ? 'permission_error' : undefined));
       else reply.send({ error: { message } });
       return;
@@ -97,14 +184,16 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
       if (req.method === 'POST' && !isJsonContentType(req.headers['content-type'])) {
         const format = clientFormatFor(req)!;
         routeHeaders(reply, null);
-        reply.code(415).send(errorBody(format, 415, `request body must be JSON: send Content-Type: application/json (got ${req.headers['content-type'] ? `"${String(req.headers['content-type']).slice(0, 100)}"` : 'none'})`, 'invalid_request_error'));
+        reply.code(415).header('x-should-retry', 'false').send(errorBody(format, 415, `request body must be JSON: send Content-Type: application/json (got ${req.headers['content-type'] ? `"${String(req.headers['content-type']).slice(0, 100)}"` : 'none'})`, 'invalid_request_error'));
         return;
       }
       const who = gw.access.authenticate(req.headers, Date.now());
       if (isRefusal(who)) {
         const format = clientFormatFor(req)!;
         routeHeaders(reply, null);
-        reply.code(who.status).send(errorBody(format, who.status, who.message));
+        // x-should-retry: false — Claude Code and the Anthropic SDK give up at once instead of
+        // retrying a bad key with backoff for minutes.
+        reply.code(who.status).header('x-should-retry', 'false').send(errorBody(format, who.status, who.message));
         return;
       }
       req.accessKey = who;

@@ -105,7 +105,7 @@ export class AccessGuard {
         return k;
       }
     }
-    return refusal ?? { status: 401, message: 'invalid access key' };
+    return refusal ?? { status: 401, message: 'invalid access key: check the key you send (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN, x-api-key or Authorization: Bearer)' };
   }
 
   /** May this key send a request to this pool now? Takes a concurrent slot and a place in the minute. */

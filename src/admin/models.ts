@@ -3,6 +3,8 @@ import type { Provider } from '../store/repo.js';
 import { readErrorBody } from '../protocol/errors.js';
 import { buildUpstreamUrl } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
+import { keyMasker } from '../secrets/redact.js';
+import { MAX_UPSTREAM_BODY_BYTES, readBodyText } from '../upstream/read.js';
 
 const FETCH_TIMEOUT_MS = 15_000;
 
@@ -11,6 +13,12 @@ const FETCH_TIMEOUT_MS = 15_000;
  * model ids, sorted and without duplicates. Follows Anthropic's `has_more` pages.
  */
 export async function fetchProviderModels(gw: Gateway, p: Provider): Promise<{ ok: true; models: string[] } | { ok: false; error: string }> {
+  const result = await fetchModels(gw, p);
+  // An upstream that echoes the key in its error text: the admin sees it masked.
+  return result.ok ? result : { ok: false, error: keyMasker(p.apiKey)(result.error) };
+}
+
+async function fetchModels(gw: Gateway, p: Provider): Promise<{ ok: true; models: string[] } | { ok: false; error: string }> {
   const ids = new Set<string>();
   let after: string | null = null;
   const signal = AbortSignal.timeout(FETCH_TIMEOUT_MS);
@@ -28,7 +36,7 @@ export async function fetchProviderModels(gw: Gateway, p: Provider): Promise<{ o
         headers: upstreamHeaders(p, { stream: false, json: false }),
         signal,
       });
-      const text = await res.body.text();
+      const text = await readBodyText(res, MAX_UPSTREAM_BODY_BYTES);
       if (res.statusCode >= 400) {
         const info = readErrorBody(text);
         return { ok: false, error: `HTTP ${res.statusCode}${info ? `: ${info.message}` : text ? `: ${text.slice(0, 200)}` : ''}` };

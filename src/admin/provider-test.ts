@@ -4,6 +4,8 @@ import { CHAT_PATH } from '../protocol/formats.js';
 import { readErrorBody } from '../protocol/errors.js';
 import { buildUpstreamUrl } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
+import { keyMasker } from '../secrets/redact.js';
+import { MAX_UPSTREAM_BODY_BYTES, readBodyText } from '../upstream/read.js';
 
 const TEST_TIMEOUT_MS = 30_000;
 
@@ -12,6 +14,17 @@ const TEST_TIMEOUT_MS = 30_000;
  * outside the pools (nothing cools, the rotation does not move). Says what came back.
  */
 export async function testProvider(gw: Gateway, p: Provider, model: string) {
+  const result = await runTest(gw, p, model);
+  // An upstream that echoes the key in its error text: the admin sees it masked.
+  const mask = keyMasker(p.apiKey);
+  if (result.error !== undefined) result.error = mask(result.error);
+  if (result.answer !== undefined) result.answer = mask(result.answer);
+  return result;
+}
+
+interface TestResult { ok: boolean; status: number | null; latencyMs: number; error?: string; answer?: string }
+
+async function runTest(gw: Gateway, p: Provider, model: string): Promise<TestResult> {
   const body = p.format === 'anthropic'
     ? { model, max_tokens: 16, messages: [{ role: 'user', content: 'Reply with the single word: pong' }] }
     : { model, [p.options?.maxTokensField ?? 'max_tokens']: 16, messages: [{ role: 'user', content: 'Reply with the single word: pong' }] };
@@ -26,7 +39,7 @@ export async function testProvider(gw: Gateway, p: Provider, model: string) {
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(TEST_TIMEOUT_MS),
     });
-    const text = await res.body.text();
+    const text = await readBodyText(res, MAX_UPSTREAM_BODY_BYTES);
     const latencyMs = Math.round(performance.now() - started);
     if (res.statusCode >= 400) {
       const info = readErrorBody(text);

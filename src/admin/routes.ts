@@ -11,6 +11,18 @@ import { FieldError, parseId, parseMemberPatch, parseMembersInput, parseProvider
 import { fetchProviderModels } from './models.js';
 import { registerTelemetryRoutes } from './telemetry-routes.js';
 
+/** apiKeyMasked of a provider whose stored key does not open with the current SECRET_KEY. */
+export const UNREADABLE_KEY = '(cannot decrypt: SECRET_KEY changed?)';
+
+/** Same scheme, host and port (URL.origin normalises case and default ports). */
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
 /** The admin API of CONTRACT.md, all under /admin, all behind the admin token but login. */
 export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<void> {
   const auth = new AdminAuth({ password: gw.config.adminPassword, fromEnv: gw.config.adminPasswordFromEnv }, gw.repo);
@@ -109,7 +121,7 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
         name: p.name,
         baseUrl: p.baseUrl,
         format: p.format,
-        apiKeyMasked: maskKey(p.apiKey),
+        apiKeyMasked: p.keyUnreadable ? UNREADABLE_KEY : maskKey(p.apiKey),
         enabled: p.enabled,
         cooldownSeconds: p.cooldownSeconds ?? gw.config.defaultCooldownSeconds,
         cooldownIsDefault: p.cooldownSeconds === null,
@@ -196,6 +208,10 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
       const p = await providerOr404(req, reply);
       if (!p) return reply;
       const input = parseProviderInput(req.body, true);
+      // CONTRACT "Provider keys": a stored key is never redirected to another host by a PATCH.
+      if (input.baseUrl !== undefined && input.apiKey === undefined && (p.apiKey !== '' || p.keyUnreadable) && !sameOrigin(p.baseUrl, input.baseUrl)) {
+        throw new FieldError('apiKey', `is required when baseUrl moves to another origin (${new URL(p.baseUrl).origin} → ${new URL(input.baseUrl).origin}): the stored key is never sent to a new host; send the key for that host with the change`);
+      }
       if (input.options) {
         // merge into the stored options; null clears a key back to its default
         const merged: Record<string, unknown> = { ...p.options, ...input.options };

@@ -17,6 +17,10 @@ import { classifyTransportError, isClientFault, statusForErrorType } from './cla
 import { headerSafe } from './headers.js';
 import { readUsage, zeroUsage, type RequestRecord } from '../telemetry/record.js';
 import { isRefusal, type Admission } from '../access/guard.js';
+import { ConversionError } from '../protocol/convert/errors.js';
+import { jsonTooDeep, MAX_JSON_DEPTH } from '../protocol/json-depth.js';
+import { keyMasker } from '../secrets/redact.js';
+import { readBodyText } from '../upstream/read.js';
 
 /** Why one attempt did not serve the client; nothing had been sent to the client yet. */
 export interface Failure {
@@ -30,7 +34,38 @@ export interface Failure {
 
 /** served: the client got its answer (`broke`: a stream that began and then failed — the client got
  *  an error frame, the member is cooled, nothing is retried). */
-type Outcome = { kind: 'served'; broke?: Failure } | { kind: 'failed'; failure: Failure } | { kind: 'aborted' };
+type Outcome = { kind: 'served'; broke?: Failure } | { kind: 'failed'; failure: Failure } | { kind: 'aborted' } | Refused;
+
+/**
+ * Our own conversion code refused the request (ConversionError: 400 naming the field) or failed
+ * (any other exception: 500). Never the member's fault: nothing is cooled, nothing else is tried.
+ * `answered`: the member had answered (the fault was in converting its answer).
+ */
+type Refused = { kind: 'refused'; status: 400 | 500; message: string; field?: string; answered: boolean };
+
+/** An exception thrown by conversion code, carried out of the attempt so it is not taken for a transport error. */
+class OwnFault extends Error {
+  constructor(readonly error: unknown) {
+    super(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Runs conversion code; whatever it throws becomes an OwnFault. */
+function ours<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw err instanceof OwnFault ? err : new OwnFault(err);
+  }
+}
+
+function refusal(fault: OwnFault, answered: boolean, member: LiveMember): Refused {
+  const e = fault.error;
+  if (e instanceof ConversionError) {
+    return { kind: 'refused', status: 400, message: `${e.message} (cannot be translated for ${member.provider.format === 'openai' ? 'an OpenAI' : 'an Anthropic'}-format provider)`, field: e.field, answered };
+  }
+  return { kind: 'refused', status: 500, message: `internal error while converting the ${answered ? 'answer' : 'request'}: ${fault.message}`, answered };
+}
 
 /** Why an attempt's upstream call was cut short by the gateway. */
 class Cut extends Error {
@@ -110,6 +145,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     const admitted = await gw.access.admit(req.accessKey, pool, Date.now());
     if (isRefusal(admitted)) {
       if (admitted.retryAfter !== undefined) reply.header('retry-after', String(admitted.retryAfter));
+      else reply.header('x-should-retry', 'false'); // a pool the key may not use: retrying cannot help
       return refuse(admitted.status, admitted.message);
     }
     held.admission = admitted;
@@ -137,8 +173,25 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     tried.add(member.id);
     const attemptStarted = performance.now();
     const outcome = await attempt(gw, req, reply, { client, body, member, stream, clientGone: clientGone.signal, rec, started });
+    if (outcome.kind === 'refused') {
+      // Our converter, not the member: answer now, cool nothing.
+      if (outcome.status >= 500) req.log.error({ pool, provider: member.provider.name, model: member.model, err: outcome.message }, 'conversion failed');
+      if (outcome.answered) {
+        rec.providerId = member.providerId;
+        rec.provider = member.provider.name;
+        rec.upstreamModel = member.model;
+      }
+      routeHeaders(reply, outcome.answered ? member : null);
+      rec.error = outcome.message;
+      rec.status = outcome.status;
+      const errBody = errorBody(client, outcome.status, outcome.message);
+      if (outcome.field && 'param' in errBody.error) errBody.error.param = outcome.field;
+      reply.code(outcome.status).header('content-type', 'application/json').send(errBody);
+      return;
+    }
+    if (outcome.kind === 'failed') outcome.failure = maskFailure(outcome.failure, member.provider.apiKey);
     if (outcome.kind !== 'failed') {
-      if (outcome.kind === 'served' && outcome.broke) coolMember(gw, member, outcome.broke);
+      if (outcome.kind === 'served' && outcome.broke) coolMember(gw, member, maskFailure(outcome.broke, member.provider.apiKey));
       rec.providerId = member.providerId;
       rec.provider = member.provider.name;
       rec.upstreamModel = member.model;
@@ -167,6 +220,15 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   sendFailure(reply, client, last.member, last.failure, soonest !== null ? retryAfterSeconds(soonest, now) : null, tried.size, pool);
 }
 
+/** The failure with the provider's key masked wherever upstream text may have echoed it. */
+function maskFailure(f: Failure, key: string): Failure {
+  const mask = keyMasker(key);
+  const message = mask(f.message);
+  const text = f.body ? mask(f.body.text) : undefined;
+  if (message === f.message && text === f.body?.text) return f;
+  return { ...f, message, body: f.body ? { ...f.body, text: text! } : undefined };
+}
+
 /** A body for the request log, cut to the configured size. */
 function capBody(text: string, max: number): string {
   return text.length > max ? text.slice(0, max) + `… [${text.length - max} more characters]` : text;
@@ -186,18 +248,27 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
   const { member, client } = a;
   const provider = member.provider;
   const conv = provider.format === client ? null : getConverter(client, provider.format);
-  let upstreamBody: Record<string, unknown>;
+  let payload: string;
   let ctx: ConversionContext | null = null;
-  if (conv) {
-    const r = conv.request(a.body, member.model, provider.options ?? {});
-    upstreamBody = r.body;
-    ctx = r.ctx;
-  } else {
-    // Same format: the body goes as it is but for the model (and what the provider's options ask).
-    upstreamBody = provider.format === 'anthropic'
-      ? prepareAnthropicPassthrough(a.body, member.model, provider.options ?? {})
-      : prepareOpenAIPassthrough(a.body, member.model, provider.options ?? {});
+  try {
+    let upstreamBody: Record<string, unknown>;
+    if (conv) {
+      const r = conv.request(a.body, member.model, provider.options ?? {});
+      upstreamBody = r.body;
+      ctx = r.ctx;
+    } else {
+      // Same format: the body goes as it is but for the model (and what the provider's options ask).
+      upstreamBody = provider.format === 'anthropic'
+        ? prepareAnthropicPassthrough(a.body, member.model, provider.options ?? {})
+        : prepareOpenAIPassthrough(a.body, member.model, provider.options ?? {});
+    }
+    payload = JSON.stringify(upstreamBody);
+  } catch (err) {
+    // Nothing was sent: a request we cannot translate (400) or a bug of ours (500), never the member's failure.
+    return refusal(err instanceof OwnFault ? err : new OwnFault(err), false, member);
   }
+  // Upstream text that echoes the provider's key is masked before it goes anywhere.
+  const mask = keyMasker(provider.apiKey);
 
   const ac = new AbortController();
   const onClientGone = () => ac.abort(new Cut('client'));
@@ -229,7 +300,7 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
       path: url.pathname + url.search,
       method: 'POST',
       headers,
-      body: JSON.stringify(upstreamBody),
+      body: payload,
       signal: ac.signal,
     });
   } catch (err) {
@@ -242,13 +313,13 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
     const status = res.statusCode;
     const contentType = String(res.headers['content-type'] ?? '');
     if (status >= 400) {
-      const text = await res.body.text();
+      const text = mask(await readBodyText(res, gw.config.maxUpstreamBodyBytes));
       disarm();
       if (isClientFault(status)) {
         routeHeaders(reply, member);
         a.rec.error = readErrorBody(text)?.message ?? text.slice(0, 300);
         if (conv) {
-          const e = conv.error(status, text);
+          const e = ours(() => conv.error(status, text));
           a.rec.status = e.status;
           reply.code(e.status).header('content-type', 'application/json').send(e.body);
         } else {
@@ -271,10 +342,11 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
       };
     }
     if (a.stream && contentType.includes('text/event-stream')) {
-      return await relayStream(gw, reply, a, res, conv, ctx, arm, disarm, ac.signal);
+      return await relayStream(gw, reply, a, res, conv, ctx, arm, disarm, ac.signal, mask);
     }
-    // Non-streamed answer (or a provider that ignored `stream`): read it whole.
-    const text = await res.body.text();
+    // Non-streamed answer (or a provider that ignored `stream`): read it whole, up to the limit
+    // (over it: UpstreamBodyTooLarge, this member's failure, 502).
+    const text = mask(await readBodyText(res, gw.config.maxUpstreamBodyBytes));
     disarm();
     let json: Record<string, unknown> | null = null;
     try {
@@ -297,12 +369,14 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
       return replayAsStream(reply, a, json, conv, ctx);
     }
     if (conv && ctx) {
-      reply.code(200).header('content-type', 'application/json').send(conv.response(json, ctx));
+      const converted = ours(() => conv.response(json, ctx));
+      reply.code(200).header('content-type', 'application/json').send(converted);
     } else {
       reply.code(200).header('content-type', contentType || 'application/json').send(text);
     }
     return { kind: 'served' };
   } catch (err) {
+    if (err instanceof OwnFault) return refusal(err, true, member);
     return transportOutcome(err, ac.signal);
   } finally {
     disarm();
@@ -370,10 +444,11 @@ async function relayStream(
   arm: (ms: number, reason: 'first-byte' | 'idle') => void,
   disarm: () => void,
   signal: AbortSignal,
+  mask: (text: string) => string,
 ): Promise<Outcome> {
   const upstreamFormat = a.member.provider.format;
   const parser = new SseParser();
-  const translator: StreamTranslator | null = conv && ctx ? conv.stream(ctx) : null;
+  const translator: StreamTranslator | null = conv && ctx ? ours(() => conv.stream(ctx)) : null;
   const out = reply.raw;
   let committed = false;
   let complete = false;
@@ -381,9 +456,15 @@ async function relayStream(
   let openaiFinished = false;
   const usage = a.rec.usage;
   const capture = gw.telemetry.settings.logBodies ? { text: '', max: gw.telemetry.settings.logBodyMaxBytes } : null;
+  const maskedErrorEvent = (ev: SseEvent): { status: number; message: string } | null => {
+    const e = errorEvent(upstreamFormat, ev);
+    if (e) e.message = mask(e.message);
+    return e;
+  };
 
   const write = (text: string): Promise<void> | void => {
     if (text === '' || out.destroyed) return;
+    text = mask(text); // an upstream error event (raw or translated) may echo the provider's key
     if (capture && capture.text.length < capture.max) capture.text += text;
     if (!out.write(text)) return new Promise((resolve) => {
       const done = () => { out.off('drain', done); out.off('close', done); resolve(); };
@@ -394,8 +475,10 @@ async function relayStream(
   const emit = (ev: SseEvent): string => {
     if (isFinalEvent(upstreamFormat, ev)) complete = true;
     if (upstreamFormat === 'openai' && !openaiFinished && /"finish_reason"\s*:\s*"/.test(ev.data)) openaiFinished = true;
-    if (translator) return translator.push(ev);
-    const upstreamError = errorEvent(upstreamFormat, ev);
+    if (translator) {
+      try { return translator.push(ev); } catch (err) { throw new OwnFault(err); }
+    }
+    const upstreamError = maskedErrorEvent(ev);
     if (upstreamError) sawError = upstreamError;
     else if (upstreamFormat === 'anthropic') {
       if (ev.event === 'message_start' || ev.event === 'message_delta') {
@@ -415,7 +498,9 @@ async function relayStream(
   let lastEventAt = performance.now();
   let keepAlive: NodeJS.Timeout | null = null;
   const keepAliveFrame = (): string => {
-    if (translator) return translator.keepAlive();
+    if (translator) {
+      try { return translator.keepAlive(); } catch { return ''; } // runs in a timer: a throw would end the process
+    }
     return a.client === 'anthropic' ? 'event: ping\ndata: {"type": "ping"}\n\n' : ': keep-alive\n\n';
   };
   const finishStream = (): void => {
@@ -449,11 +534,11 @@ async function relayStream(
    */
   const beforeFirst = (ev: SseEvent): Outcome | string => {
     if (!isSubstantive(ev)) return '';
-    const err = errorEvent(upstreamFormat, ev);
+    const err = maskedErrorEvent(ev);
     if (err) return fail(err.status, err.message);
     const produced = emit(ev);
     const st = translator?.state?.();
-    if (st && !st.started) return st.error ? fail(st.error.status, st.error.message) : '';
+    if (st && !st.started) return st.error ? fail(st.error.status, mask(st.error.message)) : '';
     if (upstreamFormat === 'openai' && !translator && ev.data === '[DONE]') return fail(502, 'stream ended before its first event');
     commit();
     return produced;
@@ -496,9 +581,9 @@ async function relayStream(
       return fail(502, 'stream ended before its first event');
     }
     if (translator) {
-      await write(translator.end());
+      await write(ours(() => translator.end()));
       const st = translator.state?.();
-      if (st?.error) sawError = { status: st.error.status, message: st.error.message };
+      if (st?.error) sawError = { status: st.error.status, message: mask(st.error.message) };
     } else if (!complete && !(sawError as unknown) && !(upstreamFormat === 'openai' && openaiFinished)) {
       a.rec.error = 'upstream stream ended before completion';
       await write(sseErrorFrame(a.client, 502, a.rec.error, a.client === 'anthropic' ? 'api_error' : 'server_error'));
@@ -514,6 +599,15 @@ async function relayStream(
     disarm();
     if (!committed) throw err;
     if (keepAlive) clearInterval(keepAlive);
+    if (err instanceof OwnFault) {
+      // Our translator failed after the stream began: end it well-formed; the member is not at fault.
+      const message = `internal error while converting the stream: ${err.message}`;
+      a.rec.error = message;
+      await write(sseErrorFrame(a.client, 500, message, a.client === 'anthropic' ? 'api_error' : undefined));
+      finishStream();
+      out.end();
+      return { kind: 'served' };
+    }
     // The stream broke after it began: end it with a well-formed error; never retry.
     const reason = signal.aborted && signal.reason instanceof Cut ? signal.reason.reason : err instanceof Cut ? err.reason : undefined;
     if (reason === 'client' || out.destroyed) {
@@ -535,7 +629,7 @@ async function relayStream(
 
 /** A provider ignored `stream: true` and answered in one piece: send it to the client as a stream. */
 function replayAsStream(reply: FastifyReply, a: AttemptInput, json: Record<string, unknown>, conv: Converter | null, ctx: ConversionContext | null): Outcome {
-  const message = conv && ctx ? conv.response(json, ctx) : json;
+  const message = conv && ctx ? ours(() => conv.response(json, ctx)) : json;
   const frames = a.client === 'anthropic' ? anthropicMessageAsEvents(message) : openaiCompletionAsChunks(message);
   reply.code(200).headers(SSE_HEADERS).send(frames);
   return { kind: 'served' };
@@ -601,8 +695,13 @@ function sendFailure(reply: FastifyReply, client: Format, member: LiveMember, f:
   }
   if (f.body && f.body.format !== client) {
     const conv = getConverter(client, f.body.format);
-    if (conv) {
-      const e = conv.error(f.status, f.body.text);
+    let e: ReturnType<Converter['error']> | null = null;
+    try {
+      e = conv ? conv.error(f.status, f.body.text) : null;
+    } catch {
+      // a converter bug: the gateway's own error body below says what happened
+    }
+    if (e) {
       reply.code(e.status).header('content-type', 'application/json').send(e.body);
       return;
     }
@@ -629,8 +728,10 @@ function parseBody(raw: unknown): Record<string, unknown> | string {
   let value = raw;
   if (Buffer.isBuffer(raw)) {
     if (raw.length === 0) return 'request body is empty: expected a JSON object';
+    const text = raw.toString('utf8');
+    if (jsonTooDeep(text)) return `request body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`;
     try {
-      value = JSON.parse(raw.toString('utf8'));
+      value = JSON.parse(text);
     } catch (e) {
       return `request body is not valid JSON: ${(e as Error).message}`;
     }

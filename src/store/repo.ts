@@ -3,6 +3,7 @@ import type { Database, PoolMembersTable, ProvidersTable } from './schema.js';
 import type { Format } from '../protocol/formats.js';
 import type { ProviderOptions } from '../protocol/convert/types.js';
 import type { PoolName } from '../routing/pools.js';
+import { isSealed, UnsealError, type Sealer } from '../secrets/seal.js';
 
 export interface Provider {
   id: number;
@@ -15,6 +16,11 @@ export interface Provider {
   cooldownSeconds: number | null;
   options: ProviderOptions;
   createdAt: number;
+  /**
+   * The stored key could not be opened with the current secret (SECRET_KEY changed): `apiKey` is
+   * then "" (requests go without a key and fail upstream), and the admin API says so.
+   */
+  keyUnreadable?: boolean;
 }
 
 export interface Member {
@@ -29,23 +35,10 @@ export interface Member {
   createdAt: number;
 }
 
-export type NewProvider = Omit<Provider, 'id' | 'createdAt'>;
+export type NewProvider = Omit<Provider, 'id' | 'createdAt' | 'keyUnreadable'>;
 
-function toProvider(r: Selectable<ProvidersTable>): Provider {
-  let options: ProviderOptions = {};
-  try { options = JSON.parse(r.options) ?? {}; } catch { /* keep defaults */ }
-  return {
-    id: Number(r.id),
-    name: r.name,
-    baseUrl: r.base_url,
-    apiKey: r.api_key,
-    format: r.format as Format,
-    enabled: !!r.enabled,
-    cooldownSeconds: r.cooldown_seconds === null ? null : Number(r.cooldown_seconds),
-    options,
-    createdAt: Number(r.created_at),
-  };
-}
+/** Where Repo reports a stored key it cannot open (the process log; never the key). */
+export type KeyProblemLog = (providerId: number, providerName: string, reason: string) => void;
 
 function toMember(r: Selectable<PoolMembersTable>): Member {
   return {
@@ -63,16 +56,98 @@ function toMember(r: Selectable<PoolMembersTable>): Member {
 
 /** Every query the gateway makes, over either engine. */
 export class Repo {
+  private sealer: Sealer | null = null;
+  private keyProblem: KeyProblemLog = () => {};
+  /** `id:stored value` of unreadable keys already reported (a reload every few seconds must not repeat it). */
+  private readonly reported = new Set<string>();
+
   constructor(private readonly db: Kysely<Database>) {}
+
+  /** Provider keys are sealed with this on write and opened on read (set by Gateway.open before any query). */
+  useSealer(sealer: Sealer, onKeyProblem?: KeyProblemLog): void {
+    this.sealer = sealer;
+    if (onKeyProblem) this.keyProblem = onKeyProblem;
+  }
+
+  private sealKey(plain: string): string {
+    if (!this.sealer) throw new Error('provider keys cannot be stored before the sealer is set');
+    return this.sealer.seal(plain);
+  }
+
+  private toProvider(r: Selectable<ProvidersTable>): Provider {
+    let options: ProviderOptions = {};
+    try { options = JSON.parse(r.options) ?? {}; } catch { /* keep defaults */ }
+    const id = Number(r.id);
+    let apiKey = r.api_key;
+    let keyUnreadable = false;
+    if (isSealed(apiKey)) {
+      try {
+        if (!this.sealer) throw new UnsealError('no sealer');
+        apiKey = this.sealer.open(apiKey).value;
+      } catch (err) {
+        const tag = `${id}:${r.api_key}`;
+        if (!this.reported.has(tag)) {
+          this.reported.add(tag);
+          this.keyProblem(id, r.name, (err as Error).message);
+        }
+        apiKey = '';
+        keyUnreadable = true;
+      }
+    }
+    return {
+      id,
+      name: r.name,
+      baseUrl: r.base_url,
+      apiKey,
+      format: r.format as Format,
+      enabled: !!r.enabled,
+      cooldownSeconds: r.cooldown_seconds === null ? null : Number(r.cooldown_seconds),
+      options,
+      createdAt: Number(r.created_at),
+      ...(keyUnreadable ? { keyUnreadable } : {}),
+    };
+  }
+
+  /**
+   * Start-up pass (idempotent): keys stored in plain text by an older version, or sealed with a
+   * secret that only still opens them (the key file, once SECRET_KEY is set), are sealed with
+   * the current secret. A row changed meanwhile (another replica) is left to that change.
+   */
+  async sealStoredKeys(): Promise<{ sealed: number; unreadable: number }> {
+    if (!this.sealer) throw new Error('no sealer set');
+    const rows = await this.db.selectFrom('providers').select(['id', 'name', 'api_key']).execute();
+    let sealed = 0;
+    let unreadable = 0;
+    for (const r of rows) {
+      if (r.api_key === '') continue;
+      let plain: string;
+      if (!isSealed(r.api_key)) {
+        plain = r.api_key;
+      } else {
+        try {
+          const o = this.sealer.open(r.api_key);
+          if (!o.stale) continue;
+          plain = o.value;
+        } catch {
+          unreadable++;
+          continue;
+        }
+      }
+      const res = await this.db.updateTable('providers').set({ api_key: this.sealer.seal(plain) })
+        .where('id', '=', r.id).where('api_key', '=', r.api_key).executeTakeFirst();
+      sealed += Number(res.numUpdatedRows) > 0 ? 1 : 0;
+    }
+    return { sealed, unreadable };
+  }
 
   async listProviders(): Promise<Provider[]> {
     const rows = await this.db.selectFrom('providers').selectAll().orderBy('id').execute();
-    return rows.map(toProvider);
+    return rows.map((r) => this.toProvider(r));
   }
 
   async getProvider(id: number): Promise<Provider | null> {
     const r = await this.db.selectFrom('providers').selectAll().where('id', '=', id).executeTakeFirst();
-    return r ? toProvider(r) : null;
+    return r ? this.toProvider(r) : null;
   }
 
   async createProvider(p: NewProvider): Promise<Provider> {
@@ -81,7 +156,7 @@ export class Repo {
       .values({
         name: p.name,
         base_url: p.baseUrl,
-        api_key: p.apiKey,
+        api_key: this.sealKey(p.apiKey),
         format: p.format,
         enabled: p.enabled ? 1 : 0,
         cooldown_seconds: p.cooldownSeconds,
@@ -90,14 +165,14 @@ export class Repo {
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    return toProvider(r);
+    return this.toProvider(r);
   }
 
   async updateProvider(id: number, patch: Partial<NewProvider>): Promise<Provider | null> {
     const values: Partial<Record<keyof ProvidersTable, unknown>> = {};
     if (patch.name !== undefined) values.name = patch.name;
     if (patch.baseUrl !== undefined) values.base_url = patch.baseUrl;
-    if (patch.apiKey !== undefined) values.api_key = patch.apiKey;
+    if (patch.apiKey !== undefined) values.api_key = this.sealKey(patch.apiKey);
     if (patch.format !== undefined) values.format = patch.format;
     if (patch.enabled !== undefined) values.enabled = patch.enabled ? 1 : 0;
     if (patch.cooldownSeconds !== undefined) values.cooldown_seconds = patch.cooldownSeconds;

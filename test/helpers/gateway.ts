@@ -13,8 +13,8 @@ export interface TestGateway extends RunningGateway {
   admin(method: string, p: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-/** Starts the real gateway on a free loopback port with its own data folder. */
-export async function startTestGateway(env: Record<string, string> = {}, dataDir?: string): Promise<TestGateway> {
+/** Starts the real gateway on a free loopback port with its own data folder (`log`: to read its process log). */
+export async function startTestGateway(env: Record<string, string> = {}, dataDir?: string, logger?: pino.Logger): Promise<TestGateway> {
   const dir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'apg-test-'));
   const fullEnv = {
     API_PORT: '0',
@@ -25,7 +25,7 @@ export async function startTestGateway(env: Record<string, string> = {}, dataDir
     ...env,
   };
   const config = loadConfig(fullEnv);
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const log = logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const running = await startGateway(config, log);
   return {
     ...running,

@@ -7,6 +7,7 @@ import {
   type Json, IMAGE_TOKENS_ESTIMATE, charsToTokens, hasText, hashUserId, isObj, nonEmpty, num, randomId,
   shortToolName, stringifyToolInput,
 } from '../util.js';
+import { ConversionError } from '../errors.js';
 
 /** Joins the text blocks of one message / the system prompt. */
 const TEXT_JOIN = '\n\n';
@@ -52,18 +53,20 @@ export function anthropicRequestToOpenAI(
 
   // ---- system (top-level + any mid-conversation role:"system" messages, P15) ----
   const system: string[] = [];
-  addSystem(body.system, system, acc);
+  addSystem(body.system, system, acc, 'system');
 
-  // ---- messages ----
+  // ---- messages (shapes that cannot be translated are a ConversionError naming the field) ----
   const msgs: Json[] = [];
   if (Array.isArray(body.messages)) {
-    for (const m of body.messages) {
-      if (!isObj(m)) continue;
+    for (let i = 0; i < body.messages.length; i++) {
+      const m: unknown = body.messages[i];
+      const at = `messages[${i}]`;
+      if (!isObj(m)) throw new ConversionError(at, 'must be an object with a role and content');
       switch (m.role) {
-        case 'user': userMessage(m.content, msgs, acc); break;
-        case 'assistant': assistantMessage(m.content, msgs, acc); break;
-        case 'system': addSystem(m.content, system, acc); break;
-        default: break;
+        case 'user': userMessage(m.content, msgs, acc, at); break;
+        case 'assistant': assistantMessage(m.content, msgs, acc, at); break;
+        case 'system': addSystem(m.content, system, acc, `${at}.content`); break;
+        default: throw new ConversionError(`${at}.role`, 'must be "user" or "assistant"');
       }
     }
   }
@@ -156,7 +159,7 @@ export function anthropicRequestToOpenAI(
 }
 
 /** Appends the text of a `system` value (string or text blocks) to `into`. */
-function addSystem(v: unknown, into: string[], acc: Acc): void {
+function addSystem(v: unknown, into: string[], acc: Acc, at: string): void {
   if (typeof v === 'string') {
     if (hasText(v)) {
       into.push(v);
@@ -164,7 +167,8 @@ function addSystem(v: unknown, into: string[], acc: Acc): void {
     }
     return;
   }
-  if (!Array.isArray(v)) return;
+  if (v === undefined || v === null) return;
+  if (!Array.isArray(v)) throw new ConversionError(at, 'must be a string or an array of text blocks');
   for (const b of v) {
     if (isObj(b) && typeof b.text === 'string' && hasText(b.text)) {
       into.push(b.text);
@@ -174,7 +178,7 @@ function addSystem(v: unknown, into: string[], acc: Acc): void {
 }
 
 /** One Anthropic user message → `tool` messages (all first, P8) and then one `user` message. */
-function userMessage(content: unknown, msgs: Json[], acc: Acc): void {
+function userMessage(content: unknown, msgs: Json[], acc: Acc, at: string): void {
   if (typeof content === 'string') {
     if (hasText(content)) {
       msgs.push({ role: 'user', content });
@@ -182,15 +186,16 @@ function userMessage(content: unknown, msgs: Json[], acc: Acc): void {
     }
     return;
   }
-  if (!Array.isArray(content)) return;
+  if (!Array.isArray(content)) throw new ConversionError(`${at}.content`, 'must be a string or an array of content blocks');
   const parts: Json[] = [];
   let textOnly = true;
   const addPart = (p: Json): void => {
     if (p.type !== 'text') textOnly = false;
     parts.push(p);
   };
-  for (const b of content) {
-    if (!isObj(b)) continue;
+  for (let j = 0; j < content.length; j++) {
+    const b: unknown = content[j];
+    if (!isObj(b)) throw new ConversionError(`${at}.content[${j}]`, 'must be a content block (an object with a type)');
     switch (b.type) {
       case 'text':
         if (typeof b.text === 'string' && hasText(b.text)) {
@@ -218,7 +223,7 @@ function userMessage(content: unknown, msgs: Json[], acc: Acc): void {
         break;
       }
       case 'tool_result':
-        msgs.push(toolMessage(b, addPart, acc));
+        msgs.push(toolMessage(b, addPart, acc, `${at}.content[${j}]`));
         break;
       default:
         // thinking / redacted_thinking / tool_reference / container_upload / server blocks: dropped
@@ -236,10 +241,13 @@ function userMessage(content: unknown, msgs: Json[], acc: Acc): void {
 }
 
 /** A tool_result block → an OpenAI `tool` message; its images go to the trailing user message. */
-function toolMessage(b: Json, addPart: (p: Json) => void, acc: Acc): Json {
+function toolMessage(b: Json, addPart: (p: Json) => void, acc: Acc, at: string): Json {
   let text = '';
   let movedImages = 0;
   const c = b.content;
+  if (c !== undefined && c !== null && typeof c !== 'string' && !Array.isArray(c)) {
+    throw new ConversionError(`${at}.content`, 'must be a string or an array of content blocks');
+  }
   if (typeof c === 'string') {
     text = c;
   } else if (Array.isArray(c)) {
@@ -271,7 +279,7 @@ function toolMessage(b: Json, addPart: (p: Json) => void, acc: Acc): Json {
 }
 
 /** One Anthropic assistant message → one OpenAI assistant message (text + tool_calls). */
-function assistantMessage(content: unknown, msgs: Json[], acc: Acc): void {
+function assistantMessage(content: unknown, msgs: Json[], acc: Acc, at: string): void {
   if (typeof content === 'string') {
     if (hasText(content)) {
       msgs.push({ role: 'assistant', content });
@@ -279,12 +287,13 @@ function assistantMessage(content: unknown, msgs: Json[], acc: Acc): void {
     }
     return;
   }
-  if (!Array.isArray(content)) return;
+  if (!Array.isArray(content)) throw new ConversionError(`${at}.content`, 'must be a string or an array of content blocks');
   let text: string | null = null;
   let reasoning: string | null = null;
   let calls: Json[] | null = null;
-  for (const b of content) {
-    if (!isObj(b)) continue;
+  for (let j = 0; j < content.length; j++) {
+    const b: unknown = content[j];
+    if (!isObj(b)) throw new ConversionError(`${at}.content[${j}]`, 'must be a content block (an object with a type)');
     switch (b.type) {
       case 'text':
         if (typeof b.text === 'string' && hasText(b.text)) {

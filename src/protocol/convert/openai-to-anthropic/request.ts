@@ -6,6 +6,7 @@ import {
   type Json, IMAGE_TOKENS_ESTIMATE, charsToTokens, claudeAtLeast, hasText, hashUserId, isObj, nonEmpty, num,
   parseToolArgs, randomId, sanitizeToolId,
 } from '../util.js';
+import { ConversionError } from '../errors.js';
 
 /** `max_tokens` is required by Anthropic; used when the client sends none (§1.2 Rec.). */
 export const DEFAULT_MAX_TOKENS = 8192;
@@ -55,9 +56,21 @@ export function openaiRequestToAnthropic(
     leadingResults++;
   };
 
+  // Shapes that cannot be translated are a ConversionError naming the field.
   if (Array.isArray(body.messages)) {
-    for (const m of body.messages) {
-      if (!isObj(m)) continue;
+    for (let i = 0; i < body.messages.length; i++) {
+      const m: unknown = body.messages[i];
+      const at = `messages[${i}]`;
+      if (!isObj(m)) throw new ConversionError(at, 'must be an object with a role and content');
+      const c = m.content;
+      if (c !== undefined && c !== null && typeof c !== 'string' && !Array.isArray(c)) {
+        throw new ConversionError(`${at}.content`, 'must be a string or an array of content parts');
+      }
+      if (Array.isArray(c)) {
+        for (let j = 0; j < c.length; j++) {
+          if (!isObj(c[j])) throw new ConversionError(`${at}.content[${j}]`, 'must be a content part (an object with a type)');
+        }
+      }
       switch (m.role) {
         case 'system':
         case 'developer': {
@@ -74,7 +87,7 @@ export function openaiRequestToAnthropic(
           break;
         }
         case 'assistant': {
-          const blocks = assistantBlocks(m, acc);
+          const blocks = assistantBlocks(m, acc, at);
           if (blocks.length > 0) append('assistant', blocks);
           break;
         }
@@ -88,8 +101,10 @@ export function openaiRequestToAnthropic(
           appendResult(block);
           break;
         }
+        case 'function':
+          throw new ConversionError(`${at}.role`, 'the legacy "function" role cannot be translated: send tool calls and "tool" messages');
         default:
-          break; // legacy `function` role: not supported
+          throw new ConversionError(`${at}.role`, 'must be "system", "developer", "user", "assistant" or "tool"');
       }
     }
   }
@@ -308,7 +323,7 @@ function fileBlock(f: Json): Block | null {
   return block;
 }
 
-function assistantBlocks(m: Json, acc: Acc): Block[] {
+function assistantBlocks(m: Json, acc: Acc, at: string): Block[] {
   const blocks: Block[] = [];
   const c = m.content;
   if (typeof c === 'string') {
@@ -325,9 +340,13 @@ function assistantBlocks(m: Json, acc: Acc): Block[] {
     }
   }
   // reasoning_content: dropped (no real signature for it, P10).
+  if (m.tool_calls !== undefined && m.tool_calls !== null && !Array.isArray(m.tool_calls)) {
+    throw new ConversionError(`${at}.tool_calls`, 'must be an array');
+  }
   if (Array.isArray(m.tool_calls)) {
-    for (const tc of m.tool_calls) {
-      if (!isObj(tc) || !isObj(tc.function)) continue;
+    for (let k = 0; k < m.tool_calls.length; k++) {
+      const tc: unknown = m.tool_calls[k];
+      if (!isObj(tc) || !isObj(tc.function)) throw new ConversionError(`${at}.tool_calls[${k}]`, 'must be an object with a "function" object');
       const name = nonEmpty(tc.function.name);
       if (!name) continue;
       const args = tc.function.arguments;
