@@ -1,38 +1,13 @@
 // End-to-end: the admin UI (web/dist, served by the gateway at /) driven in Debian's Chromium by
 // playwright-core, against the real gateway in-process and a stand-in upstream provider.
 // Screenshots of each page go to test-results/ (git-ignored).
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { anthropicBody, getPools, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { launchBrowser, screenshot, tid, until, watchProblems } from './browser.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SHOTS = path.join(ROOT, 'test-results');
-const UI_INDEX = path.join(ROOT, 'web', 'dist', 'index.html');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const T = 30_000;
-
-const tid = (id: string) => `[data-testid="${id}"]`;
-
-/** Polls `fn` until it returns a truthy value (or throws the last error after `ms`). */
-async function until<V>(fn: () => Promise<V> | V, ms = 8_000, what = 'condition'): Promise<V> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('admin UI (Chromium)', () => {
   let up: Upstream;
@@ -42,10 +17,7 @@ describe('admin UI (Chromium)', () => {
   let page: Page;
   const problems: string[] = [];
 
-  const shot = async (name: string, p: Page = page, fullPage = true) => {
-    await p.evaluate(() => window.scrollTo(0, 0));
-    await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
-  };
+  const shot = (name: string, p: Page = page, fullPage = true) => screenshot(p, name, fullPage);
   const go = async (hash: string) => {
     await page.evaluate((h) => (window.location.hash = h), hash);
     await page.locator('#main').waitFor();
@@ -53,22 +25,14 @@ describe('admin UI (Chromium)', () => {
   const text = (sel: string) => page.locator(sel).first().innerText();
 
   beforeAll(async () => {
-    if (!fs.existsSync(UI_INDEX)) throw new Error(`${UI_INDEX} is missing: run \`npm run build\` first (it builds the UI with Vite)`);
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
-    fs.mkdirSync(SHOTS, { recursive: true });
+    browser = await launchBrowser();
     up = await startUpstream({ format: 'anthropic', name: 'stand-in', models: ['model-a', 'model-b', 'model-c'] });
     gw = await startTestGateway();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     ctx = await browser.newContext({ viewport: { width: 1280, height: 820 }, locale: 'zh-CN', colorScheme: 'light' });
     await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gw.url });
     page = await ctx.newPage();
     page.setDefaultTimeout(10_000);
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      // A failed request is logged by Chromium itself ("Failed to load resource: 401"); the UI
-      // handles those. Anything else logged as an error is a bug.
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console.error: ${m.text()}`);
-    });
+    watchProblems(page, problems);
   }, T);
 
   afterAll(async () => {
@@ -283,7 +247,7 @@ describe('admin UI (Chromium)', () => {
     await p.goto(gw.url + '/#/pools');
     await p.locator(tid('pools-page')).waitFor();
     await p.locator(tid('member-row')).first().waitFor();
-    for (const h of ['#/pools', '#/providers', '#/dashboard', '#/logs', '#/connect', '#/settings']) {
+    for (const h of ['#/pools', '#/providers', '#/keys', '#/dashboard', '#/logs', '#/connect', '#/settings']) {
       await p.evaluate((x) => (window.location.hash = x), h);
       await p.waitForTimeout(150);
       const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -1,6 +1,6 @@
 import { Suspense, lazy, useEffect, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { api, clearToken, getToken, onUnauthorized } from './api/client';
+import { api, clearToken, getToken, mustChangePassword, onPasswordChangeRequired, onUnauthorized } from './api/client';
 import { useStatus } from './api/hooks';
 import { useI18n, type MessageKey } from './i18n';
 import { navigate, useRoute } from './lib/router';
@@ -8,6 +8,8 @@ import { Icon, type IconName } from './components/Icon';
 import { Button, Skeleton } from './components/ui';
 import { Preferences } from './components/Preferences';
 import { LoginPage } from './pages/Login';
+import { ChangePasswordPage } from './pages/ChangePassword';
+import { AccessKeysPage } from './pages/AccessKeys';
 import { ProvidersPage } from './pages/Providers';
 import { PoolsPage } from './pages/Pools';
 import { LogsPage } from './pages/Logs';
@@ -20,34 +22,51 @@ const NAV: { id: string; icon: IconName; label: MessageKey }[] = [
   { id: 'dashboard', icon: 'dashboard', label: 'nav.dashboard' },
   { id: 'providers', icon: 'server', label: 'nav.providers' },
   { id: 'pools', icon: 'layers', label: 'nav.pools' },
+  { id: 'keys', icon: 'key', label: 'nav.keys' },
   { id: 'logs', icon: 'list', label: 'nav.logs' },
   { id: 'connect', icon: 'plug', label: 'nav.connect' },
   { id: 'settings', icon: 'settings', label: 'nav.settings' },
 ];
 
+type Mode = 'login' | 'changePassword' | 'app';
+
 export function App() {
-  const [authed, setAuthed] = useState(() => getToken() !== null);
+  const [mode, setMode] = useState<Mode>(() => (getToken() === null ? 'login' : mustChangePassword() ? 'changePassword' : 'app'));
   const qc = useQueryClient();
-  useEffect(
-    () =>
-      onUnauthorized(() => {
-        setAuthed(false);
-        qc.clear();
-      }),
-    [qc],
-  );
-  if (!authed) return <LoginPage onLoggedIn={() => setAuthed(true)} />;
-  return (
-    <Shell
-      onLogout={async () => {
-        // End the session on the server too (best effort: an older gateway has no logout route).
-        await api('POST', '/admin/logout').catch(() => undefined);
-        clearToken();
-        qc.clear();
-        setAuthed(false);
-      }}
-    />
-  );
+  useEffect(() => {
+    // Leaving the shell unmounts every query, so nothing keeps polling with a dead token.
+    const offUnauthorized = onUnauthorized(() => {
+      setMode('login');
+      qc.clear();
+    });
+    const offMustChange = onPasswordChangeRequired(() => {
+      setMode((m) => (m === 'login' ? m : 'changePassword'));
+      qc.clear();
+    });
+    return () => {
+      offUnauthorized();
+      offMustChange();
+    };
+  }, [qc]);
+  const logout = async () => {
+    // End the session on the server too (best effort: an older gateway has no logout route).
+    await api('POST', '/admin/logout').catch(() => undefined);
+    clearToken();
+    qc.clear();
+    setMode('login');
+  };
+  if (mode === 'login') return <LoginPage onLoggedIn={(mustChange) => setMode(mustChange ? 'changePassword' : 'app')} />;
+  if (mode === 'changePassword')
+    return (
+      <ChangePasswordPage
+        onDone={() => {
+          qc.clear();
+          setMode('app');
+        }}
+        onSignOut={() => void logout()}
+      />
+    );
+  return <Shell onLogout={logout} />;
 }
 
 function Shell({ onLogout }: { onLogout(): Promise<void> }) {
@@ -56,6 +75,8 @@ function Shell({ onLogout }: { onLogout(): Promise<void> }) {
   const page = route.path[0] ?? 'dashboard';
   const [menuOpen, setMenuOpen] = useState(false);
   const status = useStatus();
+  const security = status.data?.security;
+  const defaultPassword = security?.defaultPassword ?? status.data?.defaultPassword ?? false;
 
   useEffect(() => setMenuOpen(false), [page]);
   useEffect(() => {
@@ -102,10 +123,27 @@ function Shell({ onLogout }: { onLogout(): Promise<void> }) {
       </aside>
       {menuOpen && <div className="scrim" onClick={() => setMenuOpen(false)} />}
       <main id="main" tabIndex={-1} className="main">
-        {status.data?.defaultPassword && (
+        {security?.exposed && security.openAccess && (
+          <div className="banner banner-danger" role="alert" data-testid="open-access-banner">
+            <Icon name="alert" size={16} />
+            <span>{t('banner.openAccess')}</span>
+            {page !== 'keys' && (
+              <a className="btn btn-sm btn-secondary" href="#/keys" data-testid="open-access-banner-action">
+                <Icon name="key" size={14} />
+                {t('banner.openAccessAction')}
+              </a>
+            )}
+          </div>
+        )}
+        {defaultPassword && (
           <div className="banner banner-warn" role="alert" data-testid="default-password-banner">
             <Icon name="alert" size={16} />
-            <span>{t('banner.defaultPassword')}</span>
+            <span>{security && !security.passwordFromEnv ? t('banner.defaultPasswordChange') : t('banner.defaultPassword')}</span>
+            {security && !security.passwordFromEnv && page !== 'settings' && (
+              <a className="btn btn-sm btn-secondary" href="#/settings" data-testid="default-password-banner-action">
+                {t('banner.defaultPasswordAction')}
+              </a>
+            )}
           </div>
         )}
         <div className="page" key={page}>
@@ -116,6 +154,7 @@ function Shell({ onLogout }: { onLogout(): Promise<void> }) {
           )}
           {page === 'providers' && <ProvidersPage />}
           {page === 'pools' && <PoolsPage />}
+          {page === 'keys' && <AccessKeysPage />}
           {page === 'logs' && <LogsPage />}
           {page === 'connect' && <ConnectPage />}
           {page === 'settings' && <SettingsPage />}

@@ -1,14 +1,18 @@
 // A small fetch wrapper for the admin API: bearer token from localStorage, JSON in and out,
-// errors as ApiError (status, message, field), and a global "signed out" signal on 401.
+// errors as ApiError (status, message, field, code), a global "signed out" signal on 401 and a
+// "set a new password first" signal on 403 password_change_required.
 
 const TOKEN_KEY = 'apg.token';
 const EXPIRES_KEY = 'apg.tokenExpiresAt';
+/** Set while the session may only change the password (first login with the default one). */
+const MUST_CHANGE_KEY = 'apg.mustChangePassword';
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
     readonly field?: string,
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -17,11 +21,35 @@ export class ApiError extends Error {
 
 type Listener = () => void;
 const unauthorizedListeners = new Set<Listener>();
+const mustChangeListeners = new Set<Listener>();
 
-/** Called whenever the API answers 401 to a signed-in request. */
+/** Called whenever the API answers 401 to a signed-in request (the token is dropped first). */
 export function onUnauthorized(fn: Listener): () => void {
   unauthorizedListeners.add(fn);
   return () => unauthorizedListeners.delete(fn);
+}
+
+/** Called whenever the API answers 403 password_change_required: this session must set a new password. */
+export function onPasswordChangeRequired(fn: Listener): () => void {
+  mustChangeListeners.add(fn);
+  return () => mustChangeListeners.delete(fn);
+}
+
+export function mustChangePassword(): boolean {
+  try {
+    return localStorage.getItem(MUST_CHANGE_KEY) === '1';
+  } catch {
+    return false;
+  }
+}
+
+export function setMustChangePassword(v: boolean): void {
+  try {
+    if (v) localStorage.setItem(MUST_CHANGE_KEY, '1');
+    else localStorage.removeItem(MUST_CHANGE_KEY);
+  } catch {
+    /* storage unavailable */
+  }
 }
 
 export function getToken(): string | null {
@@ -39,15 +67,17 @@ export function getToken(): string | null {
   }
 }
 
-export function setToken(token: string, expiresAt: string): void {
+export function setToken(token: string, expiresAt: string, mustChange = false): void {
   localStorage.setItem(TOKEN_KEY, token);
   localStorage.setItem(EXPIRES_KEY, expiresAt);
+  setMustChangePassword(mustChange);
 }
 
 export function clearToken(): void {
   try {
     localStorage.removeItem(TOKEN_KEY);
     localStorage.removeItem(EXPIRES_KEY);
+    localStorage.removeItem(MUST_CHANGE_KEY);
   } catch {
     /* storage unavailable */
   }
@@ -56,9 +86,14 @@ export function clearToken(): void {
 export async function api<T>(method: string, path: string, body?: unknown, opts: { auth?: boolean; signal?: AbortSignal } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const auth = opts.auth !== false;
+  const token = auth ? getToken() : null;
   if (auth) {
-    const token = getToken();
-    if (token) headers.authorization = `Bearer ${token}`;
+    // Signed out (or the token ran out): do not ask the server at all, just send the UI to login.
+    if (!token) {
+      unauthorizedListeners.forEach((fn) => fn());
+      throw new ApiError(401, 'signed out');
+    }
+    headers.authorization = `Bearer ${token}`;
   }
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
@@ -78,14 +113,22 @@ export async function api<T>(method: string, path: string, body?: unknown, opts:
     }
   }
   if (!res.ok) {
-    const e = (data as { error?: { message?: unknown; field?: unknown } } | undefined)?.error;
+    const e = (data as { error?: { message?: unknown; field?: unknown; code?: unknown } } | undefined)?.error;
     const message = typeof e?.message === 'string' ? e.message : typeof data === 'string' && data.length < 300 ? data : `HTTP ${res.status}`;
     const field = typeof e?.field === 'string' ? e.field : undefined;
-    if (res.status === 401 && auth) {
+    const code = typeof e?.code === 'string' ? e.code : undefined;
+    // Only react when the token that failed is still the current one: an answer to a request sent
+    // with an older token (e.g. just before a password change replaced it) must not sign out the new one.
+    const current = auth && token !== null && getToken() === token;
+    if (res.status === 401 && current) {
       clearToken();
       unauthorizedListeners.forEach((fn) => fn());
     }
-    throw new ApiError(res.status, message, field);
+    if (res.status === 403 && code === 'password_change_required' && current) {
+      setMustChangePassword(true);
+      mustChangeListeners.forEach((fn) => fn());
+    }
+    throw new ApiError(res.status, message, field, code);
   }
   return data as T;
 }

@@ -1,6 +1,9 @@
 import { QueryClient, keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { ApiError, api, qs } from './client';
+import { ApiError, api, qs, setToken } from './client';
 import type {
+  AccessKey,
+  AccessKeyInput,
+  CreatedAccessKey,
   LogQuery,
   LogRow,
   Member,
@@ -37,6 +40,7 @@ export const keys = {
   stats: (w: StatsWindow) => ['stats', w] as const,
   log: (id: string) => ['log', id] as const,
   settings: ['settings'] as const,
+  accessKeys: ['accessKeys'] as const,
 };
 
 export function useStatus() {
@@ -96,7 +100,7 @@ export function useLogs(f: LogFilter, live: boolean) {
       const ms = RANGE_MS[f.range];
       const since = ms ? new Date(Date.now() - ms).toISOString() : f.range === 'custom' ? f.since : undefined;
       const until = f.range === 'custom' ? f.until : undefined;
-      const q: LogQuery = { pool: f.pool, providerId: f.providerId, status: f.status, since, until, limit: f.limit, offset: f.offset };
+      const q: LogQuery = { pool: f.pool, providerId: f.providerId, keyId: f.keyId, status: f.status, since, until, limit: f.limit, offset: f.offset };
       return api<{ logs: LogRow[]; total: number }>('GET', `/admin/logs${qs({ ...q })}`);
     },
     refetchInterval: live ? 3_000 : false,
@@ -109,6 +113,16 @@ export function useLog(id: string | null) {
     queryKey: keys.log(id ?? ''),
     queryFn: () => api<LogRow>('GET', `/admin/logs/${encodeURIComponent(id!)}`),
     enabled: id !== null,
+  });
+}
+
+/** Access keys with their usage; `intervalMs` polls (usage and last use change with traffic). */
+export function useAccessKeys(intervalMs: number | false = false) {
+  return useQuery({
+    queryKey: keys.accessKeys,
+    queryFn: () => api<{ keys: AccessKey[] }>('GET', '/admin/keys').then((r) => r.keys),
+    refetchInterval: intervalMs,
+    refetchIntervalInBackground: false,
   });
 }
 
@@ -211,5 +225,51 @@ export function useSaveSettings() {
   return useMutation({
     mutationFn: (patch: Partial<Settings>) => api<Settings>('PATCH', '/admin/settings', patch),
     onSuccess: (s) => qc.setQueryData(keys.settings, s),
+  });
+}
+
+export function useCreateAccessKey() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (input: AccessKeyInput) => api<CreatedAccessKey>('POST', '/admin/keys', input),
+    onSettled: () => {
+      void qc.invalidateQueries({ queryKey: keys.accessKeys });
+      void qc.invalidateQueries({ queryKey: keys.status });
+    },
+  });
+}
+
+export function usePatchAccessKey() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, patch }: { id: number; patch: AccessKeyInput }) => api<AccessKey>('PATCH', `/admin/keys/${id}`, patch),
+    onSuccess: (k) => qc.setQueryData<AccessKey[]>(keys.accessKeys, (list) => list?.map((x) => (x.id === k.id ? { ...x, ...k } : x))),
+    onSettled: () => void qc.invalidateQueries({ queryKey: keys.accessKeys }),
+  });
+}
+
+export function useDeleteAccessKey() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: number) => api<void>('DELETE', `/admin/keys/${id}`),
+    onSuccess: (_r, id) => qc.setQueryData<AccessKey[]>(keys.accessKeys, (list) => list?.filter((x) => x.id !== id)),
+    onSettled: () => {
+      void qc.invalidateQueries({ queryKey: keys.accessKeys });
+      void qc.invalidateQueries({ queryKey: keys.status });
+    },
+  });
+}
+
+/** POST /admin/password: a new admin password. The answer is a fresh session (all others end), stored at once. */
+export async function changeAdminPassword(password: string): Promise<void> {
+  const r = await api<{ token: string; expiresAt: string }>('POST', '/admin/password', { password });
+  setToken(r.token, r.expiresAt);
+}
+
+export function useChangePassword() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: changeAdminPassword,
+    onSuccess: () => void qc.invalidateQueries({ queryKey: keys.status }),
   });
 }

@@ -60,8 +60,22 @@ export interface Pool {
   members: Member[];
 }
 
+/** What the gateway knows about its own exposure (GET /admin/status → security). */
+export interface Security {
+  /** How many access keys exist. */
+  accessKeys: number;
+  /** No access key exists: anyone who reaches /v1 can use it. */
+  openAccess: boolean;
+  /** The gateway listens beyond loopback (e.g. HOST=0.0.0.0). */
+  exposed: boolean;
+  defaultPassword: boolean;
+  /** ADMIN_PASSWORD is set in the environment: the password can only be changed there. */
+  passwordFromEnv: boolean;
+}
+
 export interface Status {
   defaultPassword: boolean;
+  security?: Security;
   version?: string;
   uptimeSeconds?: number;
   storage?: string;
@@ -125,6 +139,8 @@ export interface Stats {
   series: StatsPoint[];
   byPool: (StatsTotals & { pool: PoolName })[];
   byProvider: (StatsTotals & { provider: string; providerId: number | null })[];
+  /** Per access key (keyId null: requests made without one). Absent on an older gateway. */
+  byKey?: KeyStats[];
   inFlight: number;
   cooling: CoolingEntry[];
 }
@@ -156,13 +172,26 @@ export interface LogRow {
   stream: boolean;
   attempts: Attempt[];
   error: string | null;
+  /** The access key the client used; null without one (open access). */
+  keyId?: number | null;
+  keyName?: string | null;
   requestBody?: string | null;
   responseBody?: string | null;
+}
+
+export interface KeyStats extends Partial<StatsTotals> {
+  keyId: number | null;
+  keyName: string | null;
+  requests: number;
+  errors: number;
+  inputTokens: number | null;
+  outputTokens: number | null;
 }
 
 export interface LogQuery {
   pool?: string;
   providerId?: string;
+  keyId?: string;
   status?: string;
   since?: string;
   until?: string;
@@ -175,4 +204,48 @@ export interface Settings {
   logBodyMaxBytes: number;
   logRetentionCount: number;
   logRetentionDays: number;
+}
+
+export interface KeyUsage {
+  requests: number;
+  errors: number;
+  inputTokens: number | null;
+  outputTokens: number | null;
+}
+
+/** A client access key for /v1/*. The secret itself is only in the answer that creates it. */
+export interface AccessKey {
+  id: number;
+  name: string;
+  keyMasked: string;
+  pools: PoolName[];
+  /** Requests per minute; null: no limit. */
+  rpm: number | null;
+  /** Requests at the same time; null: no limit. */
+  maxConcurrent: number | null;
+  expiresAt: string | null;
+  enabled: boolean;
+  createdAt: string;
+  lastUsedAt: string | null;
+  usage?: KeyUsage;
+}
+
+export interface AccessKeyInput {
+  name?: string;
+  pools?: PoolName[];
+  rpm?: number | null;
+  maxConcurrent?: number | null;
+  expiresAt?: string | null;
+  enabled?: boolean;
+}
+
+/** POST /admin/keys: the key plus its secret, shown once. */
+export interface CreatedAccessKey extends AccessKey {
+  key: string;
+}
+
+export interface LoginResult {
+  token: string;
+  expiresAt: string;
+  mustChangePassword?: boolean;
 }

@@ -93,3 +93,17 @@ export function statusClass(status: number | null | undefined): 'ok' | 'warn' | 
   if (status < 500 && status !== 429 && status !== 408) return 'warn';
   return 'err';
 }
+
+/** A date without the time (e.g. an expiry day). */
+export function fmtDate(iso: string | null | undefined, locale: string): string {
+  if (!iso) return DASH;
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return DASH;
+  return new Intl.DateTimeFormat(locale, { year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+}
+
+/** An access key's mask (e.g. "****Z1nT") as a recognisable hint: "sk-apg-…Z1nT". */
+export function keyHint(masked: string): string {
+  const tail = masked.replace(/^sk-apg-/, '').replace(/^[*…•.]+/, '');
+  return tail ? `sk-apg-…${tail}` : masked;
+}

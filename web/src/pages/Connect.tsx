@@ -1,22 +1,36 @@
-import { usePools, useStatus } from '../api/hooks';
+import { useState } from 'react';
+import { useAccessKeys, usePools, useStatus } from '../api/hooks';
 import { POOLS } from '../api/types';
 import { useI18n } from '../i18n';
+import { claudeSettingsJson, claudeShell, shellQuote } from '../lib/connect';
+import { keyHint } from '../lib/format';
 import { DEFAULT_VIRTUAL, POOL_LABEL } from '../lib/pools';
 import { Badge, Card, CopyButton, PageHeader } from '../components/ui';
+import { Icon } from '../components/Icon';
 
 /** Everything a client needs to point at this gateway, with copy buttons. */
 export function ConnectPage() {
   const { t } = useI18n();
   const status = useStatus();
   const pools = usePools();
+  const accessKeys = useAccessKeys();
   const origin = window.location.origin;
   const openaiBase = `${origin}/v1`;
   const virtual = (p: (typeof POOLS)[number]) => pools.data?.find((x) => x.name === p)?.virtualModel ?? status.data?.virtualModels?.[p] ?? DEFAULT_VIRTUAL[p];
 
-  const settingsJson = JSON.stringify({ env: { ANTHROPIC_BASE_URL: origin, ANTHROPIC_AUTH_TOKEN: 'any-value' } }, null, 2);
-  const shell = `export ANTHROPIC_BASE_URL=${origin}\nexport ANTHROPIC_AUTH_TOKEN=any-value\nclaude`;
-  const curl = `curl ${origin}/v1/messages \\\n  -H 'content-type: application/json' \\\n  -H 'anthropic-version: 2023-06-01' \\\n  -d '{"model":"${virtual('normal')}","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}'`;
-  const openaiSnippet = `from openai import OpenAI\n\nclient = OpenAI(base_url="${openaiBase}", api_key="any-value")\nr = client.chat.completions.create(\n    model="${virtual('normal')}",\n    messages=[{"role": "user", "content": "hi"}],\n)`;
+  // With access keys the snippets name one of them; its secret was shown only once, so a placeholder
+  // with its mask stands in for it. Without keys any token works.
+  const keyList = accessKeys.data ?? [];
+  const [chosenId, setChosenId] = useState<number | null>(null);
+  const chosen = keyList.find((k) => k.id === chosenId) ?? keyList.find((k) => k.enabled) ?? keyList[0];
+  const open = status.data?.security?.openAccess ?? (accessKeys.data !== undefined && keyList.length === 0);
+  const token = chosen ? t('connect.keyPlaceholder', { mask: keyHint(chosen.keyMasked) }) : 'any-value';
+
+  const settingsJson = claudeSettingsJson(origin, token);
+  const shell = claudeShell(origin, token);
+  const keyHeader = chosen ? ` \\\n  -H ${shellQuote(`x-api-key: ${token}`)}` : '';
+  const curl = `curl ${origin}/v1/messages \\\n  -H 'content-type: application/json' \\\n  -H 'anthropic-version: 2023-06-01'${keyHeader} \\\n  -d '{"model":"${virtual('normal')}","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}'`;
+  const openaiSnippet = `from openai import OpenAI\n\nclient = OpenAI(base_url="${openaiBase}", api_key=${JSON.stringify(token)})\nr = client.chat.completions.create(\n    model="${virtual('normal')}",\n    messages=[{"role": "user", "content": "hi"}],\n)`;
 
   return (
     <div data-testid="connect-page">
@@ -26,6 +40,30 @@ export function ConnectPage() {
           <p className="muted">
             {t('connect.claudeBody1')} <code>~/.claude/settings.json</code> {t('connect.claudeBody2')}
           </p>
+          {chosen ? (
+            <div className="connect-key">
+              <label htmlFor="c-key" className="small">
+                {t('connect.keyChoose')}
+              </label>
+              <select id="c-key" value={chosen.id} onChange={(e) => setChosenId(Number(e.target.value))} data-testid="connect-key-select">
+                {keyList.map((k) => (
+                  <option key={k.id} value={k.id}>
+                    {k.name} · {keyHint(k.keyMasked)}
+                    {k.enabled ? '' : ` (${t('state.disabled')})`}
+                  </option>
+                ))}
+              </select>
+            </div>
+          ) : (
+            open && (
+              <div className="callout callout-warn" data-testid="connect-open-access">
+                <Icon name="alert" size={16} />
+                <span>
+                  {t('connect.openAccess')} <a href="#/keys">{t('connect.openAccessLink')}</a>
+                </span>
+              </div>
+            )
+          )}
           <div className="snippet">
             <div className="snippet-head">
               <span className="mono small muted">~/.claude/settings.json</span>
@@ -35,7 +73,13 @@ export function ConnectPage() {
               {settingsJson}
             </pre>
           </div>
-          <p className="muted small">{t('connect.claudeNote')}</p>
+          {chosen ? (
+            <p className="muted small" data-testid="connect-key-note">
+              {t('connect.keyNote', { placeholder: token, name: chosen.name })} {t('connect.keyEnvNote')}
+            </p>
+          ) : (
+            <p className="muted small">{open ? t('connect.claudeNote') : t('connect.claudeNoteModels')}</p>
+          )}
           <details className="more">
             <summary>{t('connect.shellTitle')}</summary>
             <div className="snippet">

@@ -1,6 +1,6 @@
 import { useMemo, useState, type ReactNode } from 'react';
-import { usePools, useProviders, useStats } from '../api/hooks';
-import type { Stats, StatsTotals, StatsWindow } from '../api/types';
+import { usePools, useProviders, useStats, useStatus } from '../api/hooks';
+import type { KeyStats, Stats, StatsTotals, StatsWindow } from '../api/types';
 import { useI18n, type MessageKey } from '../i18n';
 import { fmtCompact, fmtCountdown, fmtInt, fmtMs, fmtPct, fmtTime } from '../lib/format';
 import { useNow } from '../lib/hooks';
@@ -67,6 +67,10 @@ function DashboardBody({ s, stale, error }: { s: Stats; stale: boolean; error: u
   const minutes = s.window === '1h' ? 60 : 24 * 60;
   const perMin = tt.requests / minutes;
   const now = useNow(1000, s.cooling.length > 0);
+  const status = useStatus();
+  // By key: only once access keys exist (before that every request is keyless and the table says nothing).
+  const byKey = s.byKey ?? [];
+  const showByKey = (status.data?.security?.accessKeys ?? 0) > 0 || byKey.some((k) => k.keyId !== null);
 
   const x = useMemo(() => s.series.map((p) => Math.floor(Date.parse(p.t) / 1000)), [s.series]);
   const bucketMin = s.bucketSeconds / 60;
@@ -171,6 +175,11 @@ function DashboardBody({ s, stale, error }: { s: Stats; stale: boolean; error: u
             nameLabel={t('dash.col.provider')}
           />
         </Card>
+        {showByKey && (
+          <Card title={t('dash.byKey')} testId="by-key" flush>
+            <KeyTable rows={byKey} />
+          </Card>
+        )}
       </div>
     </>
   );
@@ -245,6 +254,51 @@ function BreakdownTable({ rows, nameLabel }: { rows: { key: string; name: string
               ))}
             </tr>
           ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Requests per access key: a small table (the stats carry counts and tokens per key). */
+function KeyTable({ rows }: { rows: KeyStats[] }) {
+  const { t, locale } = useI18n();
+  if (rows.length === 0) return <div className="table-empty muted">{t('dash.noData')}</div>;
+  const total = rows.reduce((a, r) => a + (r.requests ?? 0), 0);
+  const sorted = [...rows].sort((a, b) => b.requests - a.requests);
+  return (
+    <div className="table-scroll">
+      <table className="table table-compact">
+        <thead>
+          <tr>
+            <th>{t('dash.col.key')}</th>
+            <th className="share-col">{t('dash.col.share')}</th>
+            <th className="num">{t('dash.col.requests')}</th>
+            <th className="num">{t('dash.col.errors')}</th>
+            <th className="num">{t('dash.col.in')}</th>
+            <th className="num">{t('dash.col.out')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {sorted.map((r) => {
+            const name = r.keyName ?? (r.keyId === null ? t('dash.noKey') : `#${r.keyId}`);
+            return (
+              <tr key={String(r.keyId)} data-testid="breakdown-row" data-name={name}>
+                <td>
+                  <a href={href('/logs', { keyId: r.keyId === null ? 'none' : String(r.keyId) })} className={`link-quiet${r.keyId === null ? ' muted' : ''}`}>
+                    {name}
+                  </a>
+                </td>
+                <td className="share-col">
+                  <ShareBar share={total > 0 ? r.requests / total : 0} errorShare={r.requests > 0 ? r.errors / r.requests : 0} />
+                </td>
+                <td className="num mono">{fmtInt(r.requests, locale)}</td>
+                <td className={`num mono${r.errors > 0 ? ' text-red' : ''}`}>{fmtInt(r.errors, locale)}</td>
+                <td className="num mono">{fmtCompact(r.inputTokens, locale)}</td>
+                <td className="num mono">{fmtCompact(r.outputTokens, locale)}</td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
     </div>

@@ -1,11 +1,12 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError, api, setToken } from '../api/client';
+import type { LoginResult } from '../api/types';
 import { useI18n } from '../i18n';
 import { Button, Field } from '../components/ui';
 import { Icon } from '../components/Icon';
 import { Preferences } from '../components/Preferences';
 
-export function LoginPage({ onLoggedIn }: { onLoggedIn(): void }) {
+export function LoginPage({ onLoggedIn }: { onLoggedIn(mustChangePassword: boolean): void }) {
   const { t } = useI18n();
   const [password, setPassword] = useState('');
   const [show, setShow] = useState(false);
@@ -21,9 +22,9 @@ export function LoginPage({ onLoggedIn }: { onLoggedIn(): void }) {
     setBusy(true);
     setError(null);
     try {
-      const r = await api<{ token: string; expiresAt: string }>('POST', '/admin/login', { password }, { auth: false });
-      setToken(r.token, r.expiresAt);
-      onLoggedIn();
+      const r = await api<LoginResult>('POST', '/admin/login', { password }, { auth: false });
+      setToken(r.token, r.expiresAt, r.mustChangePassword === true);
+      onLoggedIn(r.mustChangePassword === true);
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) setError(t('login.wrong'));
       else if (err instanceof ApiError && err.status === 429) setError(t('login.throttled'));

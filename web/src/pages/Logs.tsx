@@ -1,5 +1,5 @@
 import { useMemo, useState, type KeyboardEvent, type ReactNode } from 'react';
-import { useLog, useLogs, useProviders, type LogFilter, type LogRange } from '../api/hooks';
+import { useAccessKeys, useLog, useLogs, useProviders, type LogFilter, type LogRange } from '../api/hooks';
 import { POOLS, type LogRow } from '../api/types';
 import { useI18n } from '../i18n';
 import { DASH, fmtCompact, fmtDateTime, fmtInt, fmtMs, fmtTime, prettyBody, statusClass } from '../lib/format';
@@ -38,10 +38,12 @@ export function LogsPage() {
   const q = route.query;
   const detailId = route.path[1] ?? null;
   const providers = useProviders();
+  const accessKeys = useAccessKeys();
 
   const filter: LogFilter = {
     pool: q.get('pool') ?? undefined,
     providerId: q.get('providerId') ?? undefined,
+    keyId: q.get('keyId') ?? undefined,
     status: q.get('status') ?? undefined,
     range: (RANGES as string[]).includes(q.get('range') ?? '') ? (q.get('range') as LogRange) : 'all',
     since: q.get('since') ?? undefined,
@@ -62,7 +64,11 @@ export function LogsPage() {
     return next;
   };
   const setQuery = (patch: Record<string, string | undefined>) => navigate('/logs', queryObj(patch), true);
-  const filtersActive = !!(filter.pool || filter.providerId || filter.status || filter.range !== 'all');
+  const filtersActive = !!(filter.pool || filter.providerId || filter.keyId || filter.status || filter.range !== 'all');
+  const keyList = accessKeys.data ?? [];
+  // The key filter shows once keys exist (or a link brought one in); a deleted key keeps its own option.
+  const showKeyFilter = keyList.length > 0 || filter.keyId !== undefined;
+  const keyMissing = filter.keyId !== undefined && filter.keyId !== 'none' && !keyList.some((k) => String(k.id) === filter.keyId);
 
   const rows = logs.data?.logs ?? [];
   const total = logs.data?.total ?? 0;
@@ -111,6 +117,21 @@ export function LogsPage() {
             ))}
           </select>
         </div>
+        {showKeyFilter && (
+          <div className="filter">
+            <label htmlFor="f-key">{t('logs.f.key')}</label>
+            <select id="f-key" value={filter.keyId ?? ''} onChange={(e) => setQuery({ keyId: e.target.value || undefined })} data-testid="filter-key">
+              <option value="">{t('logs.f.all')}</option>
+              {keyList.map((k) => (
+                <option key={k.id} value={String(k.id)}>
+                  {k.name}
+                </option>
+              ))}
+              {keyMissing && <option value={filter.keyId}>{t('logs.f.keyId', { id: filter.keyId ?? '' })}</option>}
+              <option value="none">{t('logs.f.noKey')}</option>
+            </select>
+          </div>
+        )}
         <div className="filter">
           <label htmlFor="f-status">{t('logs.f.status')}</label>
           <div className="filter-pair">
@@ -275,7 +296,15 @@ function LogTableRow({ r, onOpen }: { r: LogRow; onOpen(): void }) {
           <span className="mono truncate" title={r.requestedModel}>
             {r.requestedModel}
           </span>
-          <span className="cell-sub muted small">{r.pool ? t(POOL_LABEL[r.pool]) : t('logs.noPool')}</span>
+          <span className="cell-sub muted small">
+            {r.pool ? t(POOL_LABEL[r.pool]) : t('logs.noPool')}
+            {r.keyName && (
+              <span className="key-tag" title={t('logs.d.key')} data-testid="log-key">
+                <Icon name="key" size={11} />
+                <span className="key-tag-name">{r.keyName}</span>
+              </span>
+            )}
+          </span>
         </div>
       </td>
       <td data-label={t('logs.col.route')}>
@@ -357,6 +386,9 @@ function LogDetail({ id, fallback, onClose }: { id: string; fallback: LogRow | n
               <FormatBadge format={r.entryFormat} /> <span className="mono small muted">{r.entryFormat === 'anthropic' ? '/v1/messages' : '/v1/chat/completions'}</span>
             </Kv>
             <Kv label={t('logs.d.pool')}>{r.pool ? t(POOL_LABEL[r.pool]) : DASH}</Kv>
+            <Kv label={t('logs.d.key')}>
+              <span data-testid="detail-key">{r.keyName ?? (r.keyId != null ? `#${r.keyId}` : t('logs.d.noKey'))}</span>
+            </Kv>
             <Kv label={t('logs.col.latency')} mono>
               {fmtMs(r.latencyMs)}
             </Kv>

@@ -6,6 +6,9 @@ import { useI18n } from '../i18n';
 import { fmtDuration } from '../lib/format';
 import { Badge, Button, Card, ErrorState, Field, PageHeader, Skeleton, Switch, describeError } from '../components/ui';
 import { Preferences } from '../components/Preferences';
+import { PasswordForm } from '../components/PasswordForm';
+import { Icon } from '../components/Icon';
+import { useQueryClient } from '@tanstack/react-query';
 import { useToast } from '../components/Toast';
 
 type Draft = { logBodies: boolean; logBodyMaxBytes: string; logRetentionCount: string; logRetentionDays: string };
@@ -24,7 +27,10 @@ export function SettingsPage() {
     <div data-testid="settings-page">
       <PageHeader title={t('settings.title')} description={t('settings.desc')} />
       <div className="settings-grid">
-        <LogSettings />
+        <div className="stack">
+          <LogSettings />
+          <AdminPassword />
+        </div>
         <div className="stack">
           <Card title={t('settings.appearance')} testId="settings-appearance">
             <Preferences />
@@ -145,6 +151,35 @@ function LogSettings() {
           </Button>
         </div>
       </form>
+    </Card>
+  );
+}
+
+/** Change the admin password (POST /admin/password); not possible when it comes from ADMIN_PASSWORD. */
+function AdminPassword() {
+  const { t } = useI18n();
+  const toast = useToast();
+  const qc = useQueryClient();
+  const status = useStatus();
+  const fromEnv = status.data?.security?.passwordFromEnv === true;
+  // The form stays usable against an older gateway without `security`: the API itself then says no.
+  return (
+    <Card title={t('password.title')} testId="settings-password">
+      <p className="muted small card-intro">{t('password.desc')}</p>
+      {fromEnv && (
+        <div className="callout callout-info" data-testid="password-from-env">
+          <Icon name="info" size={16} />
+          <span>{t('password.fromEnv')}</span>
+        </div>
+      )}
+      <PasswordForm
+        disabled={fromEnv}
+        submitLabel={t('password.submit')}
+        onChanged={() => {
+          void qc.invalidateQueries();
+          toast.ok(t('password.changed'));
+        }}
+      />
     </Card>
   );
 }
