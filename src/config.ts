@@ -78,6 +78,15 @@ export function loadConfig(env: Env = process.env): Config {
   if (new Set(names).size !== names.length) {
     throw new Error(`VIRTUAL_MODEL_TOOL/NORMAL/ADVANCED must differ, got ${names.join(', ')}`);
   }
+  const databaseUrl = optional(env, 'DATABASE_URL');
+  const secret = secretKey(env);
+  if (databaseUrl && !secret) {
+    // the same words as openSealer's refusal, but at configuration time: exit code 2, like every bad setting
+    throw new Error(
+      'SECRET_KEY is required with DATABASE_URL: it encrypts the provider keys stored in the shared database, '
+      + 'and every replica must be given the same SECRET_KEY (any string of 32 or more characters, e.g. from `openssl rand -base64 33`)',
+    );
+  }
   return {
     port: num(env, 'API_PORT', 8899, { integer: true }),
     host: str(env, 'HOST', '127.0.0.1'),
@@ -85,7 +94,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultCooldownSeconds: num(env, 'DEFAULT_COOLDOWN_SECONDS', 60),
     virtualModels,
     dataDir: path.resolve(str(env, 'DATA_DIR', './data')),
-    databaseUrl: optional(env, 'DATABASE_URL'),
+    databaseUrl,
     redisUrl: optional(env, 'REDIS_URL'),
     redisKeyPrefix: str(env, 'REDIS_KEY_PREFIX', 'apg:'),
     connectTimeoutMs: num(env, 'UPSTREAM_CONNECT_TIMEOUT_SECONDS', 10, { min: 0.001 }) * 1000,
@@ -97,7 +106,7 @@ export function loadConfig(env: Env = process.env): Config {
     keepAliveMs: num(env, 'KEEPALIVE_SECONDS', 15, { min: 0.05 }) * 1000,
     metricsPublic: /^(1|true|yes)$/i.test(env.METRICS_PUBLIC ?? ''),
     adminPasswordFromEnv: env.ADMIN_PASSWORD !== undefined && env.ADMIN_PASSWORD !== '' && env.ADMIN_PASSWORD !== DEFAULT_ADMIN_PASSWORD,
-    secretKey: secretKey(env),
+    secretKey: secret,
     ...allowedHosts(env),
     trustProxy: trustProxy(env),
     requestTimeoutMs: num(env, 'REQUEST_TIMEOUT_SECONDS', 60, { min: 1 }) * 1000,
