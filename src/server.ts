@@ -88,9 +88,13 @@ function discardRest(raw: FastifyRequest['raw'], maxBytes: number, maxMs: number
   raw.resume();
 }
 
-/** The client format an answer on this path must use (null: not a client endpoint). */
+/**
+ * The client format an answer on this path must use (null: not a client endpoint). Decided on the
+ * route the router matched (it decodes the path: `/%761/messages` is `/v1/messages`), and on the
+ * raw URL only when no route matched.
+ */
 export function clientFormatFor(req: FastifyRequest): Format | null {
-  const url = req.url;
+  const url = req.routeOptions?.url ?? req.url;
   if (!url.startsWith('/v1/')) return null;
   if (url.startsWith('/v1/messages')) return 'anthropic';
   if (url.startsWith('/v1/chat/completions')) return 'openai';
@@ -180,7 +184,9 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
       else reply.send({ error: { message } });
       return;
     }
-    if (req.url.startsWith('/v1/')) {
+    // The matched route, never the raw URL: a percent-encoded or absolute-form target reaches the
+    // same handler, so it must meet the same checks.
+    if (req.routeOptions.url?.startsWith('/v1/')) {
       if (req.method === 'POST' && !isJsonContentType(req.headers['content-type'])) {
         const format = clientFormatFor(req)!;
         routeHeaders(reply, null);

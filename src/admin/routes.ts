@@ -88,7 +88,7 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       const c = await gate(req, reply, 'admin API');
       if (!c) return reply;
-      const path = req.url.split('?')[0];
+      const path = req.routeOptions.url; // the matched route (decoded), not the raw target
       if (c.mustChange && path !== '/admin/password' && path !== '/admin/logout') return passwordChangeRequired(reply);
     });
 

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +94,26 @@ describe('access keys', () => {
     expect(await anyCooling()).toBe(false);
     // HEAD / stays open (Claude Code probes it)
     expect((await fetch(gw.url + '/', { method: 'HEAD' })).status).toBe(200);
+  });
+
+  it('a percent-encoded or absolute-form target meets the same checks (the router decodes it)', async () => {
+    const send = (target: string, type = 'application/json') => new Promise<number>((resolve, reject) => {
+      const u = new URL(gw.url);
+      const req = http.request({ host: u.hostname, port: u.port, method: 'POST', path: target, headers: { 'content-type': type } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(anthropicBody()));
+    });
+    const before = upstreamCalls();
+    for (const target of ['/%761/messages', '/%76%31/messages', '/v1/%6Dessages', `${gw.url}/v1/messages`, '/%761/chat/completions']) {
+      expect(await send(target), target).toBe(401);
+      expect(await send(target, 'application/x-www-form-urlencoded'), target).toBe(415);
+    }
+    const models = await new Promise<number>((resolve) => http.get(`${gw.url}/%761/models`, (res) => { res.resume(); resolve(res.statusCode!); }));
+    expect(models).toBe(401);
+    expect(upstreamCalls()).toBe(before);
   });
 
   it('accepts the key as x-api-key or Authorization: Bearer, through the official SDKs', async () => {
