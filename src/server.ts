@@ -117,7 +117,7 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
 
   // Bodies are parsed here with plain JSON.parse (one pass, no prototype-key scan: we never merge
   // client objects into ours); a bad body becomes a 400 in the caller's own format.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+  const parseJson = (_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, value?: unknown) => void) => {
     const text = body as string;
     if (text === '') return done(null, undefined);
     if (jsonTooDeep(text)) {
@@ -135,7 +135,10 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
       (err as { code: string }).code = 'GW_BAD_JSON';
       done(err, undefined);
     }
-  });
+  };
+  // application/json and every …+json type: one parser, one depth check.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser(/^application\/[\w.+-]+\+json\s*(;|$)/i, { parseAs: 'string' }, parseJson);
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   // REQUEST_TIMEOUT_SECONDS: a client that has not sent its whole request by then gets 408 (in its

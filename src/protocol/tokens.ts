@@ -25,6 +25,8 @@ let encoder: Tiktoken | null = null;
 let pieceRe: RegExp | null = null;
 const pieceCache = new Map<string, number>();
 const PIECE_CACHE_MAX = 200_000;
+/** Pieces (the pre-tokenizer's words) longer than this are estimated instead of encoded. */
+const LONG_PIECE = 256;
 const textCache = new Map<string, number>();
 const TEXT_CACHE_MAX = 4_000;
 const TEXT_CACHE_MIN_LEN = 256;
@@ -60,6 +62,12 @@ export function countTextTokens(text: string): number {
     const piece = m[0];
     if (piece === '') {
       re.lastIndex++;
+      continue;
+    }
+    if (piece.length > LONG_PIECE) {
+      // BPE is superlinear in a piece's length, and a piece this long (no spaces: base64, minified
+      // text, noise) is not worth it: estimate it, so that no request can stall the process.
+      n += estimateTokensFast(piece);
       continue;
     }
     let c = pieceCache.get(piece);

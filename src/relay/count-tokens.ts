@@ -3,7 +3,11 @@ import type { Gateway } from '../gateway.js';
 import { resolvePool } from '../routing/pools.js';
 import { buildUpstreamUrl } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
-import { countAnthropicInputTokens } from '../protocol/tokens.js';
+import { countAnthropicInputTokens, estimateTokensFast } from '../protocol/tokens.js';
+import { isRefusal, type Admission } from '../access/guard.js';
+import type { PoolName } from '../routing/pools.js';
+
+const LOCAL_EXACT_MAX_BYTES = 2 * 1024 * 1024;
 import { routeHeaders, sendError } from './relay.js';
 
 const COUNT_TIMEOUT_MS = 10_000;
@@ -26,9 +30,25 @@ export async function countTokens(gw: Gateway, req: FastifyRequest, reply: Fasti
   if (!pool) {
     return sendError(reply, 'anthropic', 404, `model "${b.model}" is not served here: ask for one of ${Object.values(gw.config.virtualModels).join(', ')}`, 'not_found_error');
   }
-  if (req.accessKey && !req.accessKey.pools.includes(pool)) {
-    return sendError(reply, 'anthropic', 403, `access key "${req.accessKey.name}" may not use the ${pool} pool (allowed: ${req.accessKey.pools.join(', ')})`);
+  let admission: Admission | null = null;
+  if (req.accessKey) {
+    // the same pool permission and limits as a chat request
+    const admitted = await gw.access.admit(req.accessKey, pool, Date.now());
+    if (isRefusal(admitted)) {
+      if (admitted.retryAfter !== undefined) reply.header('retry-after', String(admitted.retryAfter));
+      else reply.header('x-should-retry', 'false');
+      return sendError(reply, 'anthropic', admitted.status, admitted.message);
+    }
+    admission = admitted;
   }
+  try {
+    await count(gw, req, reply, b, pool);
+  } finally {
+    admission?.release();
+  }
+}
+
+async function count(gw: Gateway, req: FastifyRequest, reply: FastifyReply, b: Record<string, unknown>, pool: PoolName): Promise<void> {
   const member = gw.registry.firstReady(pool, Date.now(), (m) => m.provider.format === 'anthropic');
   if (member) {
     const url = buildUpstreamUrl(member.provider.baseUrl, '/messages/count_tokens');
@@ -62,5 +82,9 @@ export async function countTokens(gw: Gateway, req: FastifyRequest, reply: Fasti
     }
   }
   routeHeaders(reply, null);
-  reply.code(200).send({ input_tokens: countAnthropicInputTokens(b) });
+  // Exact counting costs CPU on this thread: beyond a few megabytes (far past any context
+  // window) an estimate answers as well and cannot stall the process.
+  const size = Number(req.headers['content-length']) || JSON.stringify(b).length;
+  const tokens = size > LOCAL_EXACT_MAX_BYTES ? estimateTokensFast(JSON.stringify(b)) : countAnthropicInputTokens(b);
+  reply.code(200).send({ input_tokens: tokens });
 }

@@ -163,6 +163,8 @@ describe('access keys', () => {
     const o = await post(`${gw.url}/v1/chat/completions`, openaiBody('haiku'), { authorization: `Bearer ${k.key}` });
     expect(o.status).toBe(429);
     expect(o.body.error.code).toBe('rate_limit_exceeded');
+    const ct = await post(`${gw.url}/v1/messages/count_tokens`, anthropicBody(), { 'x-api-key': k.key });
+    expect(ct.status).toBe(429);
     expect(upstreamCalls()).toBe(before);
     expect(await anyCooling()).toBe(false);
   });

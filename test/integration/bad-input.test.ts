@@ -97,6 +97,31 @@ describe('JSON nested deeper than 128 levels', () => {
   });
 });
 
+describe('count_tokens and …+json bodies', () => {
+  it('a …+json content type gets the same depth cap, on chat and on count_tokens', async () => {
+    const { g, u } = await oneMember('anthropic');
+    for (const p of ['/v1/messages', '/v1/messages/count_tokens']) {
+      const r = await post(g.url + p, deepBody('anthropic', 129), { 'content-type': 'application/vnd.api+json' });
+      expect(r.status, p).toBe(400);
+      expect(r.body.error.message).toMatch(/deeper than 128 levels/);
+    }
+    expect(u.requests).toHaveLength(0);
+  });
+
+  it('counting a huge body locally does not stall the process', async () => {
+    const g = await gateway(); // no member: counted locally
+    const noise = Array.from({ length: 8 * 1024 * 1024 / 32 }, () => Math.random().toString(36).slice(2).padEnd(32, 'x')).join('');
+    // (before, an 8 MB unbroken string went through BPE on the main thread: a minute of CPU, past the test's time limit)
+    const pending = post(`${g.url}/v1/messages/count_tokens`, { model: 'sonnet', messages: [{ role: 'user', content: noise }] });
+    // the process answers other requests meanwhile
+    const health = await fetch(`${g.url}/health`);
+    expect(health.status).toBe(200);
+    const r = await pending;
+    expect(r.status).toBe(200);
+    expect(r.body.input_tokens).toBeGreaterThan(1_000_000);
+  });
+});
+
 describe('a request the converter cannot translate', () => {
   it.each([
     ['anthropic', 'openai', { messages: [{ role: 'user', content: 42 }] }, 'messages[0].content'],
