@@ -101,9 +101,10 @@ export class Gateway {
       try {
         do {
           this.reloadAgain = false;
+          const keysRead = this.access.beginRead();
           const [providers, members, keys] = await Promise.all([this.repo.listProviders(), this.repo.listMembers(), this.keys.list()]);
           this.registry.load(providers, members);
-          this.access.load(keys);
+          this.access.load(keys, keysRead);
           this.upstreams.retain(new Set(providers.map((p) => p.id)));
         } while (this.reloadAgain);
       } finally {

@@ -49,7 +49,7 @@ export class AccessGuard {
     this.flushTimer.unref();
     this.heartbeatTimer = setInterval(() => {
       const c = this.cluster();
-      if (c && this.shared.size) void c.heartbeat([...this.shared].map(([id, keyId]) => [keyId, id] as [number, string]), Date.now(), STALE_MS);
+      if (c && this.shared.size) void c.heartbeat([...this.shared].map(([id, keyId]) => [keyId, id] as [number, string]), STALE_MS);
     }, HEARTBEAT_MS);
     this.heartbeatTimer.unref();
   }
@@ -59,8 +59,20 @@ export class AccessGuard {
     return this.byId.size === 0;
   }
 
+  /** Reads of the keys table are numbered when they start, so that an older read finishing late
+   *  (the 1 s poll racing a reload after a delete) never brings a deleted key back. */
+  private readSeq = 0;
+  private appliedSeq = 0;
+
+  /** Call before reading the keys table; pass the number to `load`. */
+  beginRead(): number {
+    return ++this.readSeq;
+  }
+
   /** Replaces the keys (after a change here or on another replica). Last-used times seen here are kept. */
-  load(keys: AccessKey[]): void {
+  load(keys: AccessKey[], seq = this.beginRead()): void {
+    if (seq < this.appliedSeq) return;
+    this.appliedSeq = seq;
     const byHash = new Map<string, AccessKey>();
     const byId = new Map<number, AccessKey>();
     for (const k of keys) {
@@ -71,11 +83,12 @@ export class AccessGuard {
     }
     this.byHash = byHash;
     this.byId = byId;
-    this.local.retain(new Set(byId.keys()));
+    this.local.retain(new Set(keys.filter((k) => k.rpm !== null).map((k) => k.id)));
   }
 
   async reload(): Promise<void> {
-    this.load(await this.repo.list());
+    const seq = this.beginRead();
+    this.load(await this.repo.list(), seq);
   }
 
   /** The keys as known here, with last-used times not yet stored. */
@@ -118,7 +131,7 @@ export class AccessGuard {
     const requestId = `${cluster?.origin ?? 'local'}:${++this.seq}`;
     let release: () => void = () => {};
     if (key.maxConcurrent !== null) {
-      const shared = cluster ? await cluster.acquire(key.id, key.maxConcurrent, requestId, now, STALE_MS) : null;
+      const shared = cluster ? await cluster.acquire(key.id, key.maxConcurrent, requestId, STALE_MS) : null;
       if (shared === false) return tooManyAtOnce(key);
       if (shared === true) {
         this.shared.set(requestId, key.id);
@@ -132,7 +145,7 @@ export class AccessGuard {
       }
     }
     if (key.rpm !== null) {
-      const r = (cluster ? await cluster.takeRpm(key.id, key.rpm, now, requestId) : null) ?? this.local.takeRpm(key.id, key.rpm, now);
+      const r = (cluster ? await cluster.takeRpm(key.id, key.rpm, requestId) : null) ?? this.local.takeRpm(key.id, key.rpm, now);
       if (!r.ok) {
         release();
         return { status: 429, message: `access key "${key.name}" is over its limit of ${key.rpm} requests per minute; retry in ${r.retryAfter} s`, retryAfter: r.retryAfter };

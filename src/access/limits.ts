@@ -1,22 +1,35 @@
 /**
- * Per-key request limits kept in this process: requests in a rolling minute (an exact sliding log
- * in a ring of `rpm` timestamps) and requests at once. Pure bookkeeping, takes `now`.
+ * Per-key request limits kept in this process: requests in a rolling minute and requests at once.
+ * The minute is 60 one-second buckets (constant memory whatever `rpm` is, and a changed `rpm`
+ * keeps the count); a request counts in the minute while its second is one of the last 60.
+ * Pure bookkeeping, takes `now`.
  */
 export class LocalLimits {
-  private readonly windows = new Map<number, { ring: Float64Array; next: number }>();
+  private readonly windows = new Map<number, { counts: Uint32Array; seconds: Float64Array }>();
   private readonly running = new Map<number, number>();
 
   /** Counts a request in the key's minute; false (with seconds to wait) when `rpm` are already in it. */
   takeRpm(keyId: number, rpm: number, now: number): { ok: true } | { ok: false; retryAfter: number } {
     let w = this.windows.get(keyId);
-    if (!w || w.ring.length !== rpm) {
-      w = { ring: new Float64Array(rpm).fill(-Infinity), next: 0 };
+    if (!w) {
+      w = { counts: new Uint32Array(60), seconds: new Float64Array(60).fill(-1) };
       this.windows.set(keyId, w);
     }
-    const oldest = w.ring[w.next];
-    if (now - oldest < 60_000) return { ok: false, retryAfter: Math.max(1, Math.ceil((oldest + 60_000 - now) / 1000)) };
-    w.ring[w.next] = now;
-    w.next = (w.next + 1) % rpm;
+    const sec = Math.floor(now / 1000);
+    let total = 0;
+    let oldest = sec;
+    for (let i = 0; i < 60; i++) {
+      if (w.counts[i] === 0 || sec - w.seconds[i] >= 60) continue;
+      total += w.counts[i];
+      if (w.seconds[i] < oldest) oldest = w.seconds[i];
+    }
+    if (total >= rpm) return { ok: false, retryAfter: Math.max(1, oldest + 60 - sec) };
+    const slot = sec % 60;
+    if (w.seconds[slot] !== sec) {
+      w.seconds[slot] = sec;
+      w.counts[slot] = 0;
+    }
+    w.counts[slot]++;
     return { ok: true };
   }
 
@@ -38,7 +51,7 @@ export class LocalLimits {
     return this.running.get(keyId) ?? 0;
   }
 
-  /** Drops the state of keys that no longer exist (or whose limits went away). */
+  /** Drops the minute of keys that no longer exist or no longer have an rpm limit. */
   retain(ids: ReadonlySet<number>): void {
     for (const id of this.windows.keys()) if (!ids.has(id)) this.windows.delete(id);
   }

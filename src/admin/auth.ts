@@ -8,6 +8,7 @@ const SESSION_MS = 7 * 24 * 3600 * 1000;
 const RECHECK_MS = 2_000;
 const FAILURE_WINDOW_MS = 60_000;
 const MAX_FAILURES = 10;
+const MAX_TRACKED = 10_000;
 export const MIN_PASSWORD_LENGTH = 12;
 
 const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
@@ -23,12 +24,36 @@ async function hashPassword(password: string): Promise<string> {
   return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
+/** At most two scrypt runs at once: they take libuv's thread pool, which DNS and files share. */
+let scryptRunning = 0;
+const scryptQueue: (() => void)[] = [];
+
 async function verifyHash(password: string, stored: string): Promise<boolean> {
   const [kind, n, r, p, salt, hash] = stored.split('$');
   if (kind !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64');
-  const got = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024 });
-  return got.length === expected.length && crypto.timingSafeEqual(got, expected);
+  if (scryptRunning >= 2) await new Promise<void>((resolve) => scryptQueue.push(resolve));
+  scryptRunning++;
+  try {
+    const got = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024 });
+    return got.length === expected.length && crypto.timingSafeEqual(got, expected);
+  } finally {
+    scryptRunning--;
+    scryptQueue.shift()?.();
+  }
+}
+
+/**
+ * Whose failures count together: an IPv4 address, or an IPv6 /64 (one host can use a whole /64,
+ * so counting single IPv6 addresses would limit nothing).
+ */
+export function throttleKey(ip: string): string {
+  if (!ip.includes(':') || ip.startsWith('::ffff:')) return ip.replace(/^::ffff:/, '');
+  const [head, tail] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':') + '::/64';
 }
 
 /** Where the admin password comes from: ADMIN_PASSWORD, one set through the admin API, or the default. */
@@ -59,17 +84,18 @@ export class AdminAuth {
     this.envHash = sha256(env.password);
   }
 
-  private async storedHash(now = Date.now()): Promise<string | null> {
+  private async storedHash(fresh = false, now = Date.now()): Promise<string | null> {
     if (this.env.fromEnv) return null;
-    if (!this.stored || now - this.stored.at > RECHECK_MS) {
+    if (fresh || !this.stored || now - this.stored.at > RECHECK_MS) {
       this.stored = { hash: await this.repo.getSetting('adminPasswordHash'), at: now };
     }
     return this.stored.hash;
   }
 
-  async mode(): Promise<PasswordMode> {
+  /** `fresh`: ask the database, not the copy of the last 2 s (before acting on it). */
+  async mode(fresh = false): Promise<PasswordMode> {
     if (this.env.fromEnv) return 'env';
-    return (await this.storedHash()) ? 'stored' : 'default';
+    return (await this.storedHash(fresh)) ? 'stored' : 'default';
   }
 
   async checkPassword(candidate: string): Promise<boolean> {
@@ -80,17 +106,24 @@ export class AdminAuth {
 
   /** Too many wrong credentials from one address in a minute: refuse password checks for the rest of it. */
   throttled(ip: string, now = Date.now()): boolean {
-    const f = this.failures.get(ip);
+    const f = this.failures.get(throttleKey(ip));
     if (!f || now - f.since > FAILURE_WINDOW_MS) return false;
     return f.count >= MAX_FAILURES;
   }
 
   noteFailure(ip: string, now = Date.now()): void {
-    const f = this.failures.get(ip);
-    if (!f || now - f.since > FAILURE_WINDOW_MS) this.failures.set(ip, { count: 1, since: now });
-    else f.count++;
-    if (this.failures.size > 10_000) {
-      for (const [k, v] of this.failures) if (now - v.since > FAILURE_WINDOW_MS) this.failures.delete(k);
+    const key = throttleKey(ip);
+    const f = this.failures.get(key);
+    if (!f || now - f.since > FAILURE_WINDOW_MS) {
+      this.failures.delete(key);
+      this.failures.set(key, { count: 1, since: now }); // re-inserted: the map stays in order of `since`
+    } else f.count++;
+    // Bounded: drop windows that are over (the oldest come first), then, if still too many, the oldest.
+    if (this.failures.size > MAX_TRACKED) {
+      for (const [k, v] of this.failures) {
+        if (this.failures.size <= MAX_TRACKED && now - v.since <= FAILURE_WINDOW_MS) break;
+        this.failures.delete(k);
+      }
     }
   }
 

@@ -84,10 +84,14 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
     return gw.telemetry.metrics.registry.metrics();
   });
 
+  const mustChange = new WeakMap<FastifyRequest, boolean>();
+  const mustChangeOf = (req: FastifyRequest) => mustChange.get(req) === true;
+
   app.register(async (scope) => {
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       const c = await gate(req, reply, 'admin API');
       if (!c) return reply;
+      mustChange.set(req, c.mustChange);
       const path = req.routeOptions.url; // the matched route (decoded), not the raw target
       if (c.mustChange && path !== '/admin/password' && path !== '/admin/logout') return passwordChangeRequired(reply);
     });
@@ -102,6 +106,11 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
         throw new FieldError('password', `must be a string of ${MIN_PASSWORD_LENGTH} characters or more`);
       }
       if (password === DEFAULT_ADMIN_PASSWORD || password.length > 1024) throw new FieldError('password', 'choose another password');
+      // A must-change session exists only while the default password is in force: once somebody
+      // (maybe on another replica) has set one, it cannot overwrite it.
+      if (mustChangeOf(req) && (await auth.mode(true)) !== 'default') {
+        return adminError(reply, 409, 'a new admin password has already been set: log in with it');
+      }
       const { token, expiresAt } = await auth.setPassword(password);
       void gw.cluster?.publish({ type: 'reload' });
       req.log.info('admin password changed; every other admin session ended');
@@ -292,8 +301,17 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
   });
 }
 
-/** From the gateway's own machine: a loopback socket, and no proxy saying it forwards someone else. */
+/** Headers by which a proxy says it forwards someone else's request (any one of them: not local). */
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip', 'via', 'x-forwarded-host', 'x-forwarded-proto', 'cf-connecting-ip', 'true-client-ip', 'x-client-ip', 'x-cluster-client-ip', 'fastly-client-ip'];
+
+/**
+ * From the gateway's own machine: a loopback socket, and no proxy header saying it forwards someone
+ * else. (A proxy on this machine that adds none of these makes every client look local: the
+ * README's reverse-proxy recipe sets X-Forwarded-For.)
+ */
 export function isLocalRequest(req: FastifyRequest): boolean {
+  if (!isLoopbackAddress(req.socket.remoteAddress)) return false;
   const h = req.headers;
-  return isLoopbackAddress(req.socket.remoteAddress) && h['x-forwarded-for'] === undefined && h.forwarded === undefined && h['x-real-ip'] === undefined;
+  for (const name of PROXY_HEADERS) if (h[name] !== undefined) return false;
+  return true;
 }

@@ -3,23 +3,34 @@ import type { FastifyBaseLogger } from 'fastify';
 import crypto from 'node:crypto';
 import type { PoolName } from '../routing/pools.js';
 
-const RPM_SCRIPT = `
-local now = tonumber(ARGV[1]); local win = tonumber(ARGV[2]); local limit = tonumber(ARGV[3])
+// Both scripts read Redis' own clock (TIME), so replicas whose clocks differ still count one minute.
+const NOW_MS = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** KEYS[1] the key's minute; ARGV window ms, limit, request id. → {1} taken, or {0, ms until a place frees}. */
+const RPM_SCRIPT = `${NOW_MS}
+local win = tonumber(ARGV[1]); local limit = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win)
 if redis.call('ZCARD', KEYS[1]) >= limit then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, oldest[2]}
+  return {0, tonumber(oldest[2]) + win - now}
 end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], win)
-return {1, '0'}`;
+return {1, 0}`;
 
-const ACQUIRE_SCRIPT = `
-local now = tonumber(ARGV[1]); local stale = tonumber(ARGV[2]); local limit = tonumber(ARGV[3])
+/** KEYS[1] the key's running requests; ARGV stale ms, limit, request id. → 1 taken, 0 full. */
+const ACQUIRE_SCRIPT = `${NOW_MS}
+local stale = tonumber(ARGV[1]); local limit = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - stale)
 if redis.call('ZCARD', KEYS[1]) >= limit then return 0 end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], stale)
+return 1`;
+
+/** KEYS[1] a key's running requests; ARGV stale ms, request ids still running here. */
+const HEARTBEAT_SCRIPT = `${NOW_MS}
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now, ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
 return 1`;
 
 /** What one replica tells the others. */
@@ -91,12 +102,12 @@ export class Cluster {
    * Counts a request in a key's rolling minute shared by all replicas (a sorted set of request
    * ids scored by time). null: Redis cannot answer now (the caller falls back to local limits).
    */
-  async takeRpm(keyId: number, rpm: number, now: number, requestId: string): Promise<{ ok: true } | { ok: false; retryAfter: number } | null> {
+  async takeRpm(keyId: number, rpm: number, requestId: string): Promise<{ ok: true } | { ok: false; retryAfter: number } | null> {
     if (!this.ready) return null;
     try {
-      const r = (await this.cmd.eval(RPM_SCRIPT, 1, `${this.prefix}rpm:${keyId}`, now, 60_000, rpm, requestId)) as [number, string];
+      const r = (await this.cmd.eval(RPM_SCRIPT, 1, `${this.prefix}rpm:${keyId}`, 60_000, rpm, requestId)) as [number, number];
       if (r[0] === 1) return { ok: true };
-      return { ok: false, retryAfter: Math.max(1, Math.ceil((Number(r[1]) + 60_000 - now) / 1000)) };
+      return { ok: false, retryAfter: Math.max(1, Math.ceil(Number(r[1]) / 1000)) };
     } catch {
       return null;
     }
@@ -106,10 +117,10 @@ export class Cluster {
    * Takes one of a key's concurrent slots shared by all replicas. Entries are refreshed by
    * `heartbeat` while their requests run, so a replica that dies frees its slots within `staleMs`.
    */
-  async acquire(keyId: number, max: number, requestId: string, now: number, staleMs: number): Promise<boolean | null> {
+  async acquire(keyId: number, max: number, requestId: string, staleMs: number): Promise<boolean | null> {
     if (!this.ready) return null;
     try {
-      return (await this.cmd.eval(ACQUIRE_SCRIPT, 1, `${this.prefix}conc:${keyId}`, now, staleMs, max, requestId)) === 1;
+      return (await this.cmd.eval(ACQUIRE_SCRIPT, 1, `${this.prefix}conc:${keyId}`, staleMs, max, requestId)) === 1;
     } catch {
       return null;
     }
@@ -121,16 +132,17 @@ export class Cluster {
   }
 
   /** Marks requests still running, so that their concurrent slots are not taken for stale. */
-  async heartbeat(entries: Iterable<[number, string]>, now: number, staleMs: number): Promise<void> {
+  async heartbeat(entries: Iterable<[number, string]>, staleMs: number): Promise<void> {
     if (!this.ready) return;
-    const pipe = this.cmd.pipeline();
-    let n = 0;
+    const byKey = new Map<number, string[]>();
     for (const [keyId, id] of entries) {
-      pipe.zadd(`${this.prefix}conc:${keyId}`, 'XX', now, id);
-      pipe.pexpire(`${this.prefix}conc:${keyId}`, staleMs);
-      n++;
+      const list = byKey.get(keyId);
+      if (list) list.push(id);
+      else byKey.set(keyId, [id]);
     }
-    if (n) await pipe.exec().catch(() => {});
+    const pipe = this.cmd.pipeline();
+    for (const [keyId, ids] of byKey) pipe.eval(HEARTBEAT_SCRIPT, 1, `${this.prefix}conc:${keyId}`, staleMs, ...ids);
+    if (byKey.size) await pipe.exec().catch(() => {});
   }
 
   async publish(e: ClusterEvent): Promise<void> {

@@ -96,6 +96,22 @@ describe('the default password', () => {
     expect((await raw(`${gw2.url}/admin/login`, json({ password: 'admin123' }))).status).toBe(401);
   });
 
+  it('any proxy header makes a loopback client remote; a must-change session cannot overwrite a password set meanwhile', async () => {
+    const gw = await gateway({ ADMIN_PASSWORD: '' });
+    for (const h of [{ via: '1.1 nginx' }, { 'x-real-ip': '198.51.100.7' }, { forwarded: 'for=198.51.100.7' }, { 'cf-connecting-ip': '198.51.100.7' }]) {
+      const r = await raw(`${gw.url}/admin/login`, json({ password: 'admin123' }, h));
+      expect(r.body.mustChangePassword, JSON.stringify(h)).toBe(true);
+    }
+    const first = (await raw(`${gw.url}/admin/login`, json({ password: 'admin123' }, REMOTE))).body.token;
+    const second = (await raw(`${gw.url}/admin/login`, json({ password: 'admin123' }, REMOTE))).body.token;
+    const set = await raw(`${gw.url}/admin/password`, json({ password: 'the owner chose this one' }, { authorization: `Bearer ${first}`, ...REMOTE }));
+    expect(set.status).toBe(200);
+    // the second must-change session ended with the change; even a replica that still knew it could not overwrite
+    const again = await raw(`${gw.url}/admin/password`, json({ password: 'an intruder wants this' }, { authorization: `Bearer ${second}`, ...REMOTE }));
+    expect(again.status).toBe(401);
+    expect((await raw(`${gw.url}/admin/login`, json({ password: 'the owner chose this one' }))).status).toBe(200);
+  });
+
   it('ADMIN_PASSWORD in the environment wins: the API cannot change it', async () => {
     const gw = await gateway();
     const r = await gw.admin('POST', '/admin/password', { password: 'another long password' });
@@ -137,6 +153,11 @@ describe('throttling', () => {
     for (let i = 0; i < 11; i++) await raw(`${trusted.url}/admin/login`, json({ password: 'wrong' }, { 'x-forwarded-for': '198.51.100.1' }));
     expect((await raw(`${trusted.url}/admin/login`, json({ password: ADMIN }, { 'x-forwarded-for': '198.51.100.1' }))).status).toBe(429);
     expect((await raw(`${trusted.url}/admin/login`, json({ password: ADMIN }, { 'x-forwarded-for': '198.51.100.2' }))).status).toBe(200);
+
+    // one IPv6 host has a whole /64: its addresses count together
+    for (let i = 1; i <= 11; i++) await raw(`${trusted.url}/admin/login`, json({ password: 'wrong' }, { 'x-forwarded-for': `2001:db8:1:2::${i.toString(16)}` }));
+    expect((await raw(`${trusted.url}/admin/login`, json({ password: ADMIN }, { 'x-forwarded-for': '2001:db8:1:2:ffff::1' }))).status).toBe(429);
+    expect((await raw(`${trusted.url}/admin/login`, json({ password: ADMIN }, { 'x-forwarded-for': '2001:db8:1:3::1' }))).status).toBe(200);
 
     const untrusted = await gateway();
     for (let i = 0; i < 11; i++) await raw(`${untrusted.url}/admin/login`, json({ password: 'wrong' }, { 'x-forwarded-for': '198.51.100.1' }));
