@@ -98,7 +98,8 @@ describe('the default password', () => {
 
   it('any proxy header makes a loopback client remote; a must-change session cannot overwrite a password set meanwhile', async () => {
     const gw = await gateway({ ADMIN_PASSWORD: '' });
-    for (const h of [{ via: '1.1 nginx' }, { 'x-real-ip': '198.51.100.7' }, { forwarded: 'for=198.51.100.7' }, { 'cf-connecting-ip': '198.51.100.7' }]) {
+    const proxied: Record<string, string>[] = [{ via: '1.1 nginx' }, { 'x-real-ip': '198.51.100.7' }, { forwarded: 'for=198.51.100.7' }, { 'cf-connecting-ip': '198.51.100.7' }];
+    for (const h of proxied) {
       const r = await raw(`${gw.url}/admin/login`, json({ password: 'admin123' }, h));
       expect(r.body.mustChangePassword, JSON.stringify(h)).toBe(true);
     }
