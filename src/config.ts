@@ -88,7 +88,7 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
   return {
-    port: num(env, 'API_PORT', 8899, { integer: true }),
+    port: port(env),
     host: str(env, 'HOST', '127.0.0.1'),
     adminPassword: env.ADMIN_PASSWORD !== undefined && env.ADMIN_PASSWORD !== '' ? env.ADMIN_PASSWORD : DEFAULT_ADMIN_PASSWORD,
     defaultCooldownSeconds: num(env, 'DEFAULT_COOLDOWN_SECONDS', 60),
@@ -112,6 +112,12 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: num(env, 'REQUEST_TIMEOUT_SECONDS', 60, { min: 1 }) * 1000,
     maxUpstreamBodyBytes: MAX_UPSTREAM_BODY_BYTES,
   };
+}
+
+function port(env: Env): number {
+  const p = num(env, 'API_PORT', 8899, { integer: true });
+  if (p > 65535) throw new Error(`API_PORT must be a port number from 0 to 65535, got "${env.API_PORT}"`);
+  return p;
 }
 
 function secretKey(env: Env): string | null {

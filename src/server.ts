@@ -180,7 +180,7 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
   app.addHook('onRequest', (req, reply, done) => {
     const host = req.headers.host;
     if (!hostAllowed(host, allowedHosts, allowAnyHost)) {
-      const message = `Host "${String(host).slice(0, 100)}" is not allowed: the gateway answers to IP addresses and localhost; add this name to ALLOWED_HOSTS (comma list, * for any) to use it`;
+      const message = `Host "${String(host).slice(0, 100)}" is not allowed (a protection against DNS rebinding): the gateway answers to IP addresses, localhost${allowedHosts.length ? ` and ${allowedHosts.join(', ')}` : ''}; to use this name, add it to the ALLOWED_HOSTS setting (comma list, * for any) and restart`;
       const format = clientFormatFor(req);
       reply.code(403).header('x-should-retry', 'false');
       if (format) reply.send(errorBody(format, 403, message, format === 'anthropic' ? 'permission_error' : undefined));

@@ -56,6 +56,7 @@ export function registerKeyRoutes(scope: FastifyInstance, gw: Gateway): void {
     await gw.keys.delete(k.id);
     await gw.changed();
     req.log.info({ key: k.name, id: k.id }, 'access key deleted');
+    if (gw.access.open) req.log.warn('that was the last access key: /v1/* is open to anyone who can reach the gateway again (disable a key instead of deleting it to keep access closed)');
     return reply.code(204).send();
   });
 }

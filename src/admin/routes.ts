@@ -37,6 +37,13 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
     );
   }
 
+  if (!isLoopbackHost(gw.config.host) && gw.access.open) {
+    gw.log.warn(`!!! listening on ${gw.config.host} with no access key: anyone who can reach this port can use your providers through /v1. Create an access key (UI: Access keys) to close it. !!!`);
+  }
+  if (gw.config.adminPasswordFromEnv && gw.config.adminPassword.length < 12) {
+    gw.log.warn('ADMIN_PASSWORD is shorter than 12 characters: choose a longer one before exposing the gateway');
+  }
+
   const adminError = (reply: FastifyReply, status: number, message: string, field?: string) =>
     reply.code(status).send({ error: field ? { message, field } : { message } });
 

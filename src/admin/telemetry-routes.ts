@@ -27,7 +27,8 @@ export function registerTelemetryRoutes(scope: FastifyInstance, gw: Gateway): vo
       security: {
         accessKeys: gw.access.list().length,
         openAccess: gw.access.open,
-        exposed: !isLoopbackHost(gw.config.host),
+        // beyond this machine: listening on a non-loopback address, or set up behind a proxy
+        exposed: !isLoopbackHost(gw.config.host) || gw.config.trustProxy.length > 0 || gw.config.allowedHosts.length > 0 || gw.config.allowAnyHost,
         defaultPassword: passwordMode === 'default',
         passwordFromEnv: passwordMode === 'env',
         allowedHosts: gw.config.allowAnyHost ? ['*'] : gw.config.allowedHosts,

@@ -689,6 +689,18 @@ function coolMember(gw: Gateway, member: LiveMember, f: Failure): void {
 function sendFailure(reply: FastifyReply, client: Format, member: LiveMember, f: Failure, retryAfter: number | null, attempts: number, pool: PoolName): void {
   routeHeaders(reply, member);
   if (retryAfter !== null) reply.header('retry-after', String(retryAfter));
+  if (f.status === 401 || f.status === 403) {
+    // The provider refused the gateway's key for it: the client's own key is not the problem, and
+    // retrying cannot help until an admin fixes the provider (Claude Code would otherwise retry a
+    // 401 with backoff for ten minutes, then tell the user their key is wrong).
+    reply.header('x-should-retry', 'false');
+    const who = attempts > 1 ? `all ${attempts} members of the ${pool} pool tried failed; last: ` : '';
+    const msg = `${who}provider "${member.provider.name}" (model ${member.model}) refused the gateway's API key for it (${f.message}). This is not your access key: the gateway admin must fix that provider's key.`;
+    const body = errorBody(client, f.status, msg, client === 'anthropic' ? undefined : 'upstream_authentication_error');
+    if ('param' in body.error) body.error.code = 'upstream_key_rejected'; // not invalid_api_key: that would blame the client's key
+    reply.code(f.status).header('content-type', 'application/json').send(body);
+    return;
+  }
   if (f.body && f.body.format === client && readErrorBody(f.body.text)) {
     reply.code(f.status).header('content-type', f.body.contentType).send(f.body.text);
     return;

@@ -284,12 +284,16 @@ describe('access keys (Chromium)', () => {
     const confirm = page.locator(tid('confirm-dialog'));
     await confirm.waitFor();
     expect(await confirm.innerText()).toContain('laptop');
+    expect(await confirm.innerText()).not.toMatch(/last access key|最后一个访问密钥/);
     await page.click(tid('confirm-ok'));
     await keyRow('laptop').waitFor({ state: 'detached' });
     expect(await sdkStatus(gw.url, { apiKey: secret })).toBe(401);
     // The other key still guards /v1; with the last one gone, access is open again.
     expect((await post(gw.url + '/v1/messages', anthropicBody('sonnet'))).status).toBe(401);
     await keyRow('CI runner').locator(tid('key-delete')).click();
+    await confirm.waitFor();
+    // the last key: the dialog says that deleting it opens the gateway, and offers disabling instead
+    expect(await confirm.innerText()).toMatch(/last access key|最后一个访问密钥/);
     await page.click(tid('confirm-ok'));
     await page.locator(tid('keys-empty')).waitFor();
     expect((await post(gw.url + '/v1/messages', anthropicBody('sonnet'))).status).toBe(200);

@@ -219,6 +219,21 @@ describe('access keys', () => {
     expect((await gw.admin('GET', '/admin/logs?keyId=abc')).status).toBe(400);
   });
 
+  it('a provider refusing the gateway\'s own key is not blamed on the client\'s key, and is not retried', async () => {
+    up.queue.push({ kind: 'status', status: 401, body: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } } });
+    const a = await post(`${gw.url}/v1/messages`, anthropicBody(), { 'x-api-key': alice.key });
+    expect(a.status).toBe(401);
+    expect(a.headers.get('x-should-retry')).toBe('false');
+    expect(a.body.error.message).toContain('provider "A"');
+    expect(a.body.error.message).toContain('not your access key');
+    upOpenAI.queue.push({ kind: 'status', status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } } });
+    const o = await post(`${gw.url}/v1/chat/completions`, openaiBody('haiku'), { authorization: `Bearer ${alice.key}` });
+    expect(o.status).toBe(401);
+    expect(o.body.error.code).toBe('upstream_key_rejected');
+    expect(o.headers.get('x-should-retry')).toBe('false');
+    for (const p of await getPools(gw)) for (const m of p.members) if (m.state === 'cooling') await gw.admin('POST', `/admin/pools/${p.name}/members/${m.id}/reset`);
+  });
+
   it('status tells the UI whether access is open', async () => {
     const s = await gw.admin('GET', '/admin/status');
     expect(s.body.security).toMatchObject({ openAccess: false, exposed: false, passwordFromEnv: true });

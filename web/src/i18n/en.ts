@@ -56,7 +56,7 @@ export const en = {
   'login.required': 'Enter the admin password.',
   'login.wrong': 'Wrong password.',
   'login.throttled': 'Too many wrong passwords. Wait a minute and try again.',
-  'login.hint': 'The password is the gateway’s ADMIN_PASSWORD environment variable, or the one set under Settings.',
+  'login.hint': 'The password is the gateway’s ADMIN_PASSWORD environment variable, or the one set under Settings. Unset, it is admin123, which works only from the gateway’s own machine (elsewhere you are asked to choose a new one).',
 
   'pool.tool': 'Tool pool',
   'pool.normal': 'Normal pool',
@@ -405,6 +405,8 @@ export const en = {
   'keys.deleted': 'Deleted {name}. Clients using it are refused from now on.',
   'keys.deleteTitle': 'Delete {name}?',
   'keys.deleteBody': 'Clients using this key are refused at once. Its past requests stay in the logs. This cannot be undone.',
+  'keys.deleteLastBody': 'This is the last access key. Without any key the gateway is open again: anyone who can reach it can use your providers, with or without a key. To lock a client out and keep access closed, disable the key instead.',
+  'keys.deletedLast': 'Deleted {name}. No access key is left: the gateway is open to anyone who can reach it.',
   'keys.addTitle': 'Create access key',
   'keys.addDesc': 'The key is shown once, right after it is created.',
   'keys.editTitle': 'Edit {name}',

@@ -58,7 +58,7 @@ export const zhCN: Record<MessageKey, string> = {
   'login.required': '请输入管理密码。',
   'login.wrong': '密码错误。',
   'login.throttled': '密码错误次数过多，请等一分钟再试。',
-  'login.hint': '密码即网关的环境变量 ADMIN_PASSWORD，或在“设置”中修改后的密码。',
+  'login.hint': '密码即网关的环境变量 ADMIN_PASSWORD，或在“设置”中修改后的密码。未设置时为 admin123，且只能在网关所在的机器上使用（从其他机器登录会要求先设置新密码）。',
 
   'pool.tool': '工具池',
   'pool.normal': '普通池',
@@ -407,6 +407,8 @@ export const zhCN: Record<MessageKey, string> = {
   'keys.deleted': '已删除 {name}，使用它的客户端此后会被拒绝。',
   'keys.deleteTitle': '删除 {name}？',
   'keys.deleteBody': '使用这个密钥的客户端会立即被拒绝，它以往的请求仍保留在日志中。此操作无法撤销。',
+  'keys.deleteLastBody': '这是最后一个访问密钥。一个密钥都没有时，网关会重新对外开放：任何能访问到它的人，不论带不带密钥，都能使用你的服务商。如果只是想拒绝某个客户端、同时保持访问受限，请改为停用这个密钥。',
+  'keys.deletedLast': '已删除 {name}。现在没有任何访问密钥，能访问到网关的任何人都可以使用它。',
   'keys.addTitle': '创建访问密钥',
   'keys.addDesc': '密钥只在创建完成时显示一次。',
   'keys.editTitle': '编辑 {name}',

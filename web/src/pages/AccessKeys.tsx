@@ -101,7 +101,7 @@ export function AccessKeysPage() {
       <ConfirmDialog
         open={deleting !== null}
         title={t('keys.deleteTitle', { name: deleting?.name ?? '' })}
-        body={t('keys.deleteBody')}
+        body={(keys.data?.length ?? 0) <= 1 ? t('keys.deleteLastBody') : t('keys.deleteBody')}
         confirmLabel={t('common.delete')}
         busy={del.isPending}
         onClose={() => setDeleting(null)}
@@ -109,7 +109,7 @@ export function AccessKeysPage() {
           if (!deleting) return;
           try {
             await del.mutateAsync(deleting.id);
-            toast.ok(t('keys.deleted', { name: deleting.name }));
+            toast.ok(t((keys.data?.length ?? 0) <= 1 ? 'keys.deletedLast' : 'keys.deleted', { name: deleting.name }));
             setDeleting(null);
           } catch (e) {
             showError(e);
