@@ -695,7 +695,9 @@ function sendFailure(reply: FastifyReply, client: Format, member: LiveMember, f:
     // 401 with backoff for ten minutes, then tell the user their key is wrong).
     reply.header('x-should-retry', 'false');
     const who = attempts > 1 ? `all ${attempts} members of the ${pool} pool tried failed; last: ` : '';
-    const msg = `${who}provider "${member.provider.name}" (model ${member.model}) refused the gateway's API key for it (${f.message}). This is not your access key: the gateway admin must fix that provider's key.`;
+    // (The upstream's own words stay in the log and the member's lastError: echoed to Claude Code,
+    // "invalid x-api-key" makes it tell the user to fix *their* key.)
+    const msg = `${who}provider "${member.provider.name}" (model ${member.model}) refused the credentials the gateway holds for it (HTTP ${f.status}). This is not your access key: the gateway admin must fix that provider's key (see its last error on the Pools page).`;
     const body = errorBody(client, f.status, msg, client === 'anthropic' ? undefined : 'upstream_authentication_error');
     if ('param' in body.error) body.error.code = 'upstream_key_rejected'; // not invalid_api_key: that would blame the client's key
     reply.code(f.status).header('content-type', 'application/json').send(body);
