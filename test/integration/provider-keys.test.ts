@@ -258,6 +258,15 @@ const echo401 = (format: 'openai' | 'anthropic'): Behaviour => ({
   },
 });
 
+/** The same echo in a 400 (the request's own fault: passed back to the client) or a 500 (the member's failure). */
+const echoStatus = (format: 'openai' | 'anthropic', status: number): Behaviour => ({
+  kind: 'custom',
+  handle: (req, _body, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(errorJson(format, status === 400 ? 'invalid_request_error' : 'api_error', echo(req))));
+  },
+});
+
 const errorEventText = (format: 'openai' | 'anthropic', message: string) => format === 'anthropic'
   ? `event: error\ndata: ${JSON.stringify(errorJson('anthropic', 'authentication_error', message))}\n\n`
   : `data: ${JSON.stringify({ error: { message, type: 'invalid_request_error', code: 'invalid_api_key' } })}\n\n`;
@@ -320,17 +329,30 @@ describe('a provider key echoed by an upstream never leaves the gateway', () => 
     const r = await ask(entry, provider, stream, echo401(provider));
     expect(r.status).toBe(401);
     expect(r.text).not.toContain(LEAK);
-    expect(r.text).toContain(MASKED); // the upstream's message reached the client, masked
+    // a provider refusing the gateway's key: the client is told so in the gateway's own words (the
+    // upstream's, masked, are in lastError and the log)
+    expect(r.text).toContain('not your access key');
+    expect(r.headers.get('x-should-retry')).toBe('false');
     expect(entry === 'anthropic' ? r.body.type : typeof r.body.error.message).toBe(entry === 'anthropic' ? 'error' : 'string');
     expect(r.lastError).toContain(MASKED);
     expect(r.lastError).not.toContain(LEAK);
+  });
+
+  it.each(combos.filter((c) => !c.stream))('400 and 500 echoing the key reach the client masked: $entry client, $provider provider', async ({ entry, provider }) => {
+    for (const status of [400, 500]) {
+      const r = await ask(entry, provider, false, echoStatus(provider, status));
+      expect(r.status).toBe(status);
+      expect(r.text).not.toContain(LEAK);
+      expect(r.text).toContain(MASKED); // the upstream's message reached the client, masked
+    }
   });
 
   it.each(combos.filter((c) => c.stream))('a 200 stream whose first event is an error echoing the key: $entry client, $provider provider', async ({ entry, provider }) => {
     const r = await ask(entry, provider, true, firstEventError(provider));
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.text).not.toContain(LEAK);
-    expect(r.text).toContain(MASKED);
+    if (r.status === 401 || r.status === 403) expect(r.text).toContain('not your access key');
+    else expect(r.text).toContain(MASKED);
     expect(r.lastError).toContain(MASKED);
     expect(r.lastError).not.toContain(LEAK);
   });
@@ -348,7 +370,7 @@ describe('a provider key echoed by an upstream never leaves the gateway', () => 
   it('…and not in the request log (rows, attempts, bodies), the pools, the stats, or the process log', async () => {
     await g.gateway.telemetry.flush();
     const list = await g.admin('GET', '/admin/logs?limit=500');
-    expect(list.body.total).toBe(combos.length + 8);
+    expect(list.body.total).toBe(combos.length + 8 + 8);
     let all = JSON.stringify(list.body);
     for (const row of list.body.logs) all += JSON.stringify((await g.admin('GET', `/admin/logs/${row.id}`)).body);
     expect(all).toContain(MASKED);
