@@ -272,7 +272,8 @@ describe('access keys (Chromium)', () => {
     const row = keyRow('laptop');
     await row.locator(tid('key-enabled')).click();
     await until(async () => (await gw.admin('GET', '/admin/keys')).body.keys.find((k: { id: number }) => k.id === keyId)?.enabled === false, 5_000, 'key disabled');
-    expect(await row.getAttribute('data-enabled')).toBe('false');
+    // the list re-renders from its refetch after the server has answered
+    await until(async () => (await row.getAttribute('data-enabled')) === 'false', 5_000, 'row shows the key disabled');
     expect(await sdkStatus(gw.url, { apiKey: secret })).toBe(401);
     await row.locator(tid('key-enabled')).click();
     await until(async () => (await gw.admin('GET', '/admin/keys')).body.keys.find((k: { id: number }) => k.id === keyId)?.enabled === true, 5_000, 'key enabled');
