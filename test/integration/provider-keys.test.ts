@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { errorJson, startUpstream, streamEvents, type Behaviour, type Upstream } from '../helpers/upstream.js';
+import { testDatabase } from '../helpers/postgres.js';
 import { addProvider, anthropicBody, getPools, memberOf, openaiBody, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { UNREADABLE_KEY } from '../../src/admin/routes.js';
 
@@ -163,24 +163,10 @@ describe('provider keys are sealed at rest (SQLite)', () => {
 });
 
 describe('PostgreSQL: SECRET_KEY is required, and keys are sealed there too', () => {
-  const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const dbName = `apg_test_${crypto.randomBytes(4).toString('hex')}`;
-  const databaseUrl = (() => {
-    const u = new URL(PG_ADMIN_URL);
-    u.pathname = `/${dbName}`;
-    return u.toString();
-  })();
-  async function admin(sql: string) {
-    const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await c.connect();
-    try { await c.query(sql); } finally { await c.end(); }
-  }
-  beforeAll(async () => {
-    await admin(`CREATE DATABASE ${dbName}`);
-  });
-  afterAll(async () => {
-    await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  });
+  const db = testDatabase();
+  const databaseUrl = db.url;
+  beforeAll(() => db.create());
+  afterAll(() => db.drop());
 
   it('DATABASE_URL without SECRET_KEY: the start is refused, saying SECRET_KEY is required and the same on every replica', async () => {
     await expect(startTestGateway({ DATABASE_URL: databaseUrl })).rejects.toThrow(

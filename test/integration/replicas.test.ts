@@ -1,6 +1,5 @@
-import crypto from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase } from '../helpers/postgres.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { addProvider, anthropicBody, getPools, memberOf, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -8,28 +7,18 @@ import { addProvider, anthropicBody, getPools, memberOf, post, startTestGateway,
  * Two gateway replicas on one PostgreSQL database and one Redis: the real servers on this machine
  * (TEST_PG_URL / TEST_REDIS_URL override the defaults).
  */
-const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const dbName = `apg_test_${crypto.randomBytes(4).toString('hex')}`;
-const databaseUrl = (() => {
-  const u = new URL(PG_ADMIN_URL);
-  u.pathname = `/${dbName}`;
-  return u.toString();
-})();
+const db = testDatabase();
+const dbName = db.name;
+const databaseUrl = db.url;
 const env = { DATABASE_URL: databaseUrl, REDIS_URL, REDIS_KEY_PREFIX: `${dbName}:`, DEFAULT_COOLDOWN_SECONDS: '60', SECRET_KEY: 'replicas-share-this-secret-key-0123456789' };
 
 let a: TestGateway;
 let b: TestGateway;
 const ups: Upstream[] = [];
 
-async function admin(sql: string) {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try { await c.query(sql); } finally { await c.end(); }
-}
-
 beforeAll(async () => {
-  await admin(`CREATE DATABASE ${dbName}`);
+  await db.create();
   a = await startTestGateway(env);
   b = await startTestGateway(env);
 });
@@ -38,7 +27,7 @@ afterAll(async () => {
   await a?.close();
   await b?.close();
   await Promise.all(ups.map((u) => u.close()));
-  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await db.drop();
 });
 
 async function eventually(check: () => Promise<boolean>, ms = 2000) {
