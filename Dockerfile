@@ -44,8 +44,9 @@ VOLUME /data
 USER node
 EXPOSE 8899
 
-# Asks for 127.0.0.1, which the Host check (ALLOWED_HOSTS) always lets through.
+# Liveness (/healthz: 200 while the process runs, also while it drains on `docker stop`). Asks for
+# 127.0.0.1, which the Host check (ALLOWED_HOSTS) always lets through.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:' + (process.env.API_PORT || 8899) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:' + (process.env.API_PORT || 8899) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 
 CMD ["node", "dist/main.js"]

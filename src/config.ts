@@ -8,6 +8,10 @@ export interface Config {
   host: string;
   adminPassword: string;
   defaultCooldownSeconds: number;
+  /** MAX_COOLDOWN_SECONDS (default 900): ceiling of an escalated cooldown and of a Retry-After. */
+  maxCooldownSeconds: number;
+  /** MAX_ATTEMPTS (default 6, integer ≥ 1): members tried at most for one request. */
+  maxAttempts: number;
   virtualModels: { tool: string; normal: string; advanced: string };
   dataDir: string;
   databaseUrl: string | null;
@@ -36,6 +40,8 @@ export interface Config {
   trustProxy: string[];
   /** REQUEST_TIMEOUT_SECONDS: a client that has not sent its whole request by then gets 408. */
   requestTimeoutMs: number;
+  /** SHUTDOWN_GRACE_SECONDS (default 30, ≥ 0): on SIGTERM/SIGINT, how long requests in flight may still run. */
+  shutdownGraceMs: number;
   /**
    * An upstream answer read whole (non-streamed) larger than this is the member's failure: 64 MB
    * (MAX_UPSTREAM_BODY_BYTES). Not an environment variable; only tests lower it.
@@ -92,6 +98,8 @@ export function loadConfig(env: Env = process.env): Config {
     host: str(env, 'HOST', '127.0.0.1'),
     adminPassword: env.ADMIN_PASSWORD !== undefined && env.ADMIN_PASSWORD !== '' ? env.ADMIN_PASSWORD : DEFAULT_ADMIN_PASSWORD,
     defaultCooldownSeconds: num(env, 'DEFAULT_COOLDOWN_SECONDS', 60),
+    maxCooldownSeconds: num(env, 'MAX_COOLDOWN_SECONDS', 900),
+    maxAttempts: num(env, 'MAX_ATTEMPTS', 6, { min: 1, integer: true }),
     virtualModels,
     dataDir: path.resolve(str(env, 'DATA_DIR', './data')),
     databaseUrl,
@@ -110,6 +118,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...allowedHosts(env),
     trustProxy: trustProxy(env),
     requestTimeoutMs: num(env, 'REQUEST_TIMEOUT_SECONDS', 60, { min: 1 }) * 1000,
+    shutdownGraceMs: num(env, 'SHUTDOWN_GRACE_SECONDS', 30, { min: 0 }) * 1000,
     maxUpstreamBodyBytes: MAX_UPSTREAM_BODY_BYTES,
   };
 }

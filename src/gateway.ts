@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
 import { openDb, type Db } from './store/db.js';
 import { Repo } from './store/repo.js';
-import { Registry } from './routing/registry.js';
+import { Registry, type CooldownUpdate } from './routing/registry.js';
 import { UpstreamPool } from './upstream/client.js';
 import { Cluster, type ClusterEvent } from './cluster/redis.js';
 import { KyselyBackgroundWriter, SqliteBackgroundWriter, type BackgroundWriter } from './store/background-writer.js';
@@ -11,6 +11,7 @@ import { AccessKeyRepo } from './store/access-keys.js';
 import { AccessGuard } from './access/guard.js';
 import type { AdminAuth } from './admin/auth.js';
 import { openSealer } from './secrets/seal.js';
+import { Lifecycle } from './lifecycle.js';
 
 /**
  * Everything a request needs, built once at start: configuration, storage, the in-memory routing
@@ -29,6 +30,8 @@ export class Gateway {
   /** Set by the admin routes; the status route reads the password mode from it. */
   adminAuth: AdminAuth | null = null;
   readonly startedAt = Date.now();
+  /** Serving phase, requests in flight and the end of the shutdown grace (`lifecycle.expired`). */
+  readonly lifecycle = new Lifecycle();
   private pollTimer: NodeJS.Timeout | null = null;
   private keysTimer: NodeJS.Timeout | null = null;
   private reloading: Promise<void> | null = null;
@@ -44,7 +47,7 @@ export class Gateway {
     this.keys = new AccessKeyRepo(db.kysely);
     this.access = new AccessGuard(this.keys, () => this.cluster, log);
     this.writer = db.file
-      ? new SqliteBackgroundWriter(db.file)
+      ? new SqliteBackgroundWriter(db.file, 2000, log)
       : new KyselyBackgroundWriter(db.kysely);
   }
 
@@ -64,12 +67,12 @@ export class Gateway {
       gw.cluster = await Cluster.connect(config.redisUrl, config.redisKeyPrefix, log, (e) => gw.onClusterEvent(e), () => {
         // (re)connected: learn the cooldowns the other replicas recorded meanwhile
         gw.cluster?.cooldowns()
-          .then((list) => { for (const c of list) gw.registry.cool(c.memberId, c.until, c.lastError); })
+          .then((list) => { for (const c of list) gw.registry.cool(c.memberId, c); })
           .catch((err) => log.warn({ err: (err as Error).message }, 'could not read shared cooldowns'));
         log.info('sharing cooldowns and rotation with other replicas through Redis');
       });
       if (gw.cluster.ready) {
-        for (const c of await gw.cluster.cooldowns().catch(() => [])) gw.registry.cool(c.memberId, c.until, c.lastError);
+        for (const c of await gw.cluster.cooldowns().catch(() => [])) gw.registry.cool(c.memberId, c);
       }
     }
     if (db.dialect === 'postgres') {
@@ -120,13 +123,54 @@ export class Gateway {
     void this.cluster?.publish({ type: 'reload' });
   }
 
-  /** Cools a member now in memory; storage and the other replicas hear of it in the background. */
-  cool(memberId: number, until: number, lastError: string): void {
-    this.registry.cool(memberId, until, lastError);
-    void this.cluster?.publish({ type: 'cool', memberId, until, lastError });
-    this.writer.setCooldown(memberId, until, lastError).catch((err) => {
+  /**
+   * Cools a member now in memory (never shortening a running cooldown); storage and the other
+   * replicas hear of it in the background. With Redis the later end wins there too: when another
+   * replica's cooldown ends later, that one is adopted here.
+   */
+  cool(memberId: number, c: CooldownUpdate): void {
+    const m = this.registry.cool(memberId, c);
+    if (!m || m.cooldownUntil === null) return;
+    const shared: CooldownUpdate = { until: m.cooldownUntil, lastError: c.lastError, kind: m.cooldownKind, failures: m.failures };
+    this.cluster?.shareCooldown(memberId, shared)
+      .then((later) => { if (later) this.registry.cool(memberId, later); })
+      .catch(() => { /* logged by the cluster; local state stands */ });
+    this.writer.setCooldown(memberId, shared.until, shared.lastError).catch((err) => {
       this.log.error({ err, memberId }, 'could not store a cooldown');
     });
+  }
+
+  /**
+   * A member served (a whole answer, or a stream's first content): its failures in a row start
+   * again from 0 everywhere, and when this was a probe its cooldown ends everywhere. Nothing to do
+   * (the usual case) when it had no failures. A member that is cooling although it was not probed
+   * was cooled by a failure racing this request: that failure stands.
+   */
+  served(memberId: number, probed: boolean): void {
+    const m = this.registry.member(memberId);
+    if (!m || (m.failures === 0 && m.cooldownUntil === null)) return;
+    const cooling = m.cooldownUntil !== null && m.cooldownUntil > Date.now();
+    if (cooling && !probed) return;
+    if (cooling) {
+      // A probe answered: the member is ready; a host that was unreachable is back for every
+      // member of its provider that cooled for that reason.
+      const now = Date.now();
+      const back = m.cooldownKind === 'unreachable'
+        ? this.registry.providerMembers(m.providerId).filter((o) => o.cooldownKind === 'unreachable' && (o.cooldownUntil ?? 0) > now)
+        : [m];
+      if (!back.includes(m)) back.push(m);
+      for (const o of back) {
+        this.registry.reset(o.id);
+        void this.cluster?.publish({ type: 'reset', memberId: o.id });
+        this.writer.setCooldown(o.id, null, o.lastError).catch((err) => {
+          this.log.error({ err, memberId: o.id }, 'could not store a cooldown');
+        });
+      }
+      return;
+    }
+    if (m.failures === 0) return;
+    this.registry.clearFailures(memberId);
+    void this.cluster?.publish({ type: 'recovered', memberId });
   }
 
   /** Clears a member's cooldown, in memory, in storage and on the other replicas. */
@@ -138,8 +182,9 @@ export class Gateway {
   }
 
   private onClusterEvent(e: ClusterEvent): void {
-    if (e.type === 'cool') this.registry.cool(e.memberId, e.until, e.lastError);
+    if (e.type === 'cool') this.registry.cool(e.memberId, e); // never shortens
     else if (e.type === 'reset') this.registry.reset(e.memberId);
+    else if (e.type === 'recovered') this.registry.clearFailures(e.memberId);
     else if (e.type === 'reload') {
       this.reload().catch((err) => this.log.error({ err }, 'reload after a change on another replica failed'));
     }

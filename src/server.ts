@@ -60,12 +60,12 @@ function requestTimedOut(req: FastifyRequest, reply: FastifyReply, ms: number): 
  * connection), but closes the connection once `maxBytes` more have come or `maxMs` has passed,
  * and once it has all come when the client had asked to close.
  */
-function discardRest(raw: FastifyRequest['raw'], maxBytes: number, maxMs: number): void {
+function discardRest(raw: FastifyRequest['raw'], maxBytes: number, maxMs: number, close = false): void {
   const socket = raw.socket;
   if (!socket || socket.destroyed) return;
   const start = socket.bytesRead;
   const deadline = Date.now() + maxMs;
-  const wantsClose = /\bclose\b/i.test(String(raw.headers.connection ?? ''));
+  const wantsClose = close || /\bclose\b/i.test(String(raw.headers.connection ?? ''));
   const ended = () => {
     stop();
     if (wantsClose) socket.end();
@@ -86,6 +86,20 @@ function discardRest(raw: FastifyRequest['raw'], maxBytes: number, maxMs: number
   raw.once('end', ended);
   socket.once('close', stop);
   raw.resume();
+}
+
+/** A request that arrived during a shutdown drain: 503 in the client's format (CONTRACT "Health and shutdown"). */
+function refuseDraining(req: FastifyRequest, reply: FastifyReply): void {
+  if (reply.sent || reply.raw.destroyed) return;
+  const message = 'the gateway is restarting (shutting down): this request was not taken; retry it';
+  const format = clientFormatFor(req);
+  reply.code(503).header('connection', 'close').header('retry-after', '1');
+  if (format) {
+    routeHeaders(reply, null);
+    reply.send(errorBody(format, 503, message, format === 'anthropic' ? 'overloaded_error' : undefined));
+  } else {
+    reply.headers(UI_HEADERS).send({ error: { message } });
+  }
 }
 
 /**
@@ -109,8 +123,11 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
     bodyLimit: gw.config.maxBodyBytes,
     // TRUST_PROXY: only these proxies' X-Forwarded-For names the client (req.ip), for throttling.
     trustProxy: gw.config.trustProxy.length > 0 ? gw.config.trustProxy : false,
-    return503OnClosing: true,
-    forceCloseConnections: true,
+    // Shutdown (start.ts `shutdown`): the drain answers new requests itself, in the client's format
+    // (the onRequest hook below); by the time the app closes, only idle keep-alive sockets are left,
+    // and those are closed at once. Open streams are never reset by the close.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
     keepAliveTimeout: 65_000,
     requestTimeout: 0,
   });
@@ -145,6 +162,7 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
   // format; the connection is then closed). Only the upload is timed: the timer stops when the
   // body has been read, so long answers (streams) are never cut by it.
   const requestTimeoutMs = gw.config.requestTimeoutMs;
+  const lifecycle = gw.lifecycle;
   app.addHook('onRequest', (req, reply, done) => {
     const raw = req.raw;
     if (!raw.complete) {
@@ -164,11 +182,15 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
     if (!req.raw.complete && reply.statusCode !== 408) {
       reply.removeHeader('connection');
       reply.raw.shouldKeepAlive = true;
+    } else if (lifecycle.draining) {
+      // Shutting down: this connection takes no further request.
+      reply.header('connection', 'close');
     }
     done(null, payload);
   });
   app.addHook('onResponse', (req, reply, done) => {
-    if (!req.raw.complete && reply.statusCode !== 408) discardRest(req.raw, discardBytes, requestTimeoutMs);
+    // (while draining, the connection is closed once the rest of the body has been dropped)
+    if (!req.raw.complete && reply.statusCode !== 408) discardRest(req.raw, discardBytes, requestTimeoutMs, lifecycle.draining);
     done();
   });
 
@@ -187,6 +209,23 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
       else reply.send({ error: { message } });
       return;
     }
+    // Health probes (CONTRACT "Health and shutdown"): open to all once the Host passed, never
+    // counted as requests in flight, answered while draining.
+    const route = req.routeOptions.url;
+    if (route === '/healthz' || route === '/readyz' || route === '/health') {
+      reply.headers(UI_HEADERS);
+      return done();
+    }
+    if (lifecycle.draining) {
+      // Shutting down: no new request is taken, on a new connection or a kept-alive one. Answered
+      // on the next turn, once the parser has read what already arrived: a request now complete
+      // (no body, or a small one) gets `connection: close` and the socket is closed cleanly; one
+      // still uploading has the rest of its body dropped first (onSend / onResponse above).
+      setImmediate(refuseDraining, req, reply);
+      return;
+    }
+    // A request taken in: a drain waits for it (until the grace is over).
+    reply.raw.once('close', lifecycle.enter());
     // The matched route, never the raw URL: a percent-encoded or absolute-form target reaches the
     // same handler, so it must meet the same checks.
     if (req.routeOptions.url?.startsWith('/v1/')) {
@@ -260,6 +299,12 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
 
   if (!hasUi) app.head('/', (_req, reply) => reply.code(200).send());
   app.get('/health', () => ({ status: 'ok' }));
+  // Liveness: 200 while the process runs. Readiness: 200 only while serving.
+  app.get('/healthz', (_req, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
+  app.get('/readyz', (_req, reply) => {
+    const phase = lifecycle.phase;
+    return reply.code(phase === 'serving' ? 200 : 503).header('cache-control', 'no-store').send({ status: phase === 'serving' ? 'ready' : phase });
+  });
   if (!hasUi) {
     app.get('/', (_req, reply) =>
       reply.type('text/html; charset=utf-8').send(

@@ -9,8 +9,22 @@ export interface RunningGateway {
   /** http://host:port */
   url: string;
   port: number;
+  /** Stops at once: every open connection is cut, then storage is closed (tests, a failed start). */
   close(): Promise<void>;
+  /**
+   * Graceful stop (SIGTERM/SIGINT, CONTRACT "Health and shutdown"): `/readyz` turns 503 and new
+   * requests get 503 at once; requests in flight run on for up to `graceMs`, then open streams end
+   * with an error frame and requests still waiting get 503; then the app stops listening and the
+   * request log is flushed before storage closes. Rejects only when closing itself fails.
+   * `gateway.lifecycle.expire()` ends the grace early (a second signal).
+   */
+  shutdown(graceMs: number): Promise<void>;
 }
+
+/** After the grace: how long the requests cut short get to write their last frame before their sockets are destroyed. */
+const AFTER_GRACE_MS = 2000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** Opens storage, builds the app and listens. Used by main and by the tests. */
 export async function startGateway(config: Config, log: FastifyBaseLogger): Promise<RunningGateway> {
@@ -27,6 +41,7 @@ export async function startGateway(config: Config, log: FastifyBaseLogger): Prom
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  gateway.lifecycle.serving();
   log.info({ url, storage: gateway.db.describe }, `API Pool Gateway listening on ${url} (storage: ${gateway.db.describe})`);
   return {
     gateway,
@@ -34,7 +49,46 @@ export async function startGateway(config: Config, log: FastifyBaseLogger): Prom
     url,
     port,
     async close() {
-      await app.close();
+      gateway.lifecycle.beginDrain();
+      const closing = app.close();
+      app.server.closeAllConnections();
+      await closing;
+      await gateway.close();
+    },
+    async shutdown(graceMs: number) {
+      const lifecycle = gateway.lifecycle;
+      lifecycle.beginDrain();
+      // Kept-alive connections waiting for a next request are closed now; the others close after
+      // their answer (`connection: close`), and any request they still send gets 503.
+      app.server.closeIdleConnections();
+      const grace = setTimeout(() => lifecycle.expire(), graceMs);
+      const graceOver = new Promise<void>((resolve) => lifecycle.expired.addEventListener('abort', () => resolve(), { once: true }));
+      const closeIdle = () => app.server.closeIdleConnections();
+      const watch = setInterval(closeIdle, 250); // a stream that just ended leaves its socket idle
+      try {
+        if (lifecycle.inFlight > 0) {
+          log.info({ inFlight: lifecycle.inFlight, graceSeconds: graceMs / 1000 }, 'draining: waiting for the requests in flight');
+        }
+        await Promise.race([lifecycle.idle(), graceOver.then(() => Promise.race([lifecycle.idle(), sleep(AFTER_GRACE_MS)]))]);
+      } finally {
+        clearTimeout(grace);
+        clearInterval(watch);
+      }
+      if (lifecycle.inFlight > 0) {
+        // Stuck past the grace (a client not reading, a slow admin call): cut.
+        log.warn({ inFlight: lifecycle.inFlight }, 'shutdown grace over: closing the connections still open');
+        app.server.closeAllConnections();
+        await sleep(100); // their relays record the cut requests
+      }
+      // Stop listening; sockets still open now are idle or about to close.
+      const closing = app.close();
+      const cut = setTimeout(() => app.server.closeAllConnections(), AFTER_GRACE_MS);
+      try {
+        await closing;
+      } finally {
+        clearTimeout(cut);
+      }
+      // Flushes the request log (rows of every request that ended, the drained ones included), then closes storage.
       await gateway.close();
     },
   };

@@ -162,6 +162,10 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
         state,
         cooldownUntil: m.cooldownUntil !== null && m.cooldownUntil > now ? new Date(m.cooldownUntil).toISOString() : null,
         lastError: m.lastError,
+        // additions: failures in a row, why the running cooldown was set, a probe request under way
+        failures: m.failures,
+        cooldownKind: state === 'cooling' ? m.cooldownKind : null,
+        probing: gw.registry.probing(m.id),
       };
     };
 
@@ -236,6 +240,12 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
       }
       const updated = await gw.repo.updateProvider(p.id, input);
       await gw.changed();
+      // A new key ends the cooldowns its refusal (401/403) caused; a new address, those of an unreachable host.
+      const now = Date.now();
+      for (const m of gw.registry.providerMembers(p.id)) {
+        if (m.cooldownUntil === null || m.cooldownUntil <= now) continue;
+        if ((input.apiKey !== undefined && m.cooldownKind === 'auth') || (input.baseUrl !== undefined && m.cooldownKind === 'unreachable')) await gw.resetCooldown(m.id);
+      }
       return providerJson(updated!);
     });
 

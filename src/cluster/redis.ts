@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
 import crypto from 'node:crypto';
 import type { PoolName } from '../routing/pools.js';
+import type { CooldownUpdate } from '../routing/registry.js';
 
 // Both scripts read Redis' own clock (TIME), so replicas whose clocks differ still count one minute.
 const NOW_MS = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
@@ -33,10 +34,24 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now, ARGV[i]) end
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
 return 1`;
 
-/** What one replica tells the others. */
+/**
+ * KEYS[1] a member's cooldown; ARGV the new value (JSON), its end (ms), TTL (ms). The later end
+ * wins: the key is set only when it holds no end as late. → nil when set, else the stored value.
+ * (`until` is a Lua keyword, hence v['until'].)
+ */
+const COOL_SCRIPT = `local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, v = pcall(cjson.decode, cur)
+  if ok and type(v) == 'table' and tonumber(v['until']) and tonumber(v['until']) >= tonumber(ARGV[2]) then return cur end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return false`;
+
+/** What one replica tells the others. `recovered`: a success; the member's failure count is 0 again. */
 export type ClusterEvent =
-  | { type: 'cool'; memberId: number; until: number; lastError: string }
+  | ({ type: 'cool'; memberId: number } & CooldownUpdate)
   | { type: 'reset'; memberId: number }
+  | { type: 'recovered'; memberId: number }
   | { type: 'reload' };
 
 /**
@@ -145,13 +160,35 @@ export class Cluster {
     if (byKey.size) await pipe.exec().catch(() => {});
   }
 
+  /**
+   * Records a cooldown in `<prefix>cool:<memberId>` unless one ending as late is there already
+   * (an atomic compare in a script), and tells the other replicas. Resolves to the stored, later
+   * cooldown when there was one (nothing is published then), else null.
+   */
+  async shareCooldown(memberId: number, c: CooldownUpdate): Promise<CooldownUpdate | null> {
+    if (!this.ready) return null;
+    try {
+      const ttl = Math.max(1, Math.ceil(c.until - Date.now()));
+      const value = JSON.stringify({ until: c.until, lastError: c.lastError, kind: c.kind ?? null, failures: c.failures ?? 0 });
+      const stored = (await this.cmd.eval(COOL_SCRIPT, 1, `${this.prefix}cool:${memberId}`, value, c.until, ttl)) as string | null;
+      if (stored) return readCooldown(stored);
+      await this.cmd.publish(this.channel, JSON.stringify({ type: 'cool', memberId, ...c, origin: this.origin }));
+      return null;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not share a cooldown through redis');
+      return null;
+    }
+  }
+
   async publish(e: ClusterEvent): Promise<void> {
     if (!this.ready) return;
+    if (e.type === 'cool') {
+      const { type: _type, memberId, ...c } = e;
+      await this.shareCooldown(memberId, c);
+      return;
+    }
     try {
-      if (e.type === 'cool') {
-        const ttl = Math.max(1, e.until - Date.now());
-        await this.cmd.set(`${this.prefix}cool:${e.memberId}`, JSON.stringify({ until: e.until, lastError: e.lastError }), 'PX', ttl);
-      } else if (e.type === 'reset') {
+      if (e.type === 'reset') {
         await this.cmd.del(`${this.prefix}cool:${e.memberId}`);
       }
       await this.cmd.publish(this.channel, JSON.stringify({ ...e, origin: this.origin }));
@@ -160,9 +197,9 @@ export class Cluster {
     }
   }
 
-  /** Cooldowns other replicas recorded (read once at start). */
-  async cooldowns(): Promise<{ memberId: number; until: number; lastError: string }[]> {
-    const out: { memberId: number; until: number; lastError: string }[] = [];
+  /** Cooldowns other replicas recorded (read at start and on every reconnect). */
+  async cooldowns(): Promise<({ memberId: number } & CooldownUpdate)[]> {
+    const out: ({ memberId: number } & CooldownUpdate)[] = [];
     let cursor = '0';
     do {
       const [next, keys] = await this.cmd.scan(cursor, 'MATCH', `${this.prefix}cool:*`, 'COUNT', 200);
@@ -171,11 +208,8 @@ export class Cluster {
         const values = await this.cmd.mget(...keys);
         keys.forEach((k, i) => {
           const v = values[i];
-          if (!v) return;
-          try {
-            const { until, lastError } = JSON.parse(v);
-            out.push({ memberId: Number(k.slice(k.lastIndexOf(':') + 1)), until, lastError });
-          } catch { /* skip */ }
+          const c = v ? readCooldown(v) : null;
+          if (c) out.push({ memberId: Number(k.slice(k.lastIndexOf(':') + 1)), ...c });
         });
       }
     } while (cursor !== '0');
@@ -185,5 +219,21 @@ export class Cluster {
   async close(): Promise<void> {
     this.sub.disconnect();
     this.cmd.disconnect();
+  }
+}
+
+/** A stored cooldown value (JSON), or null when it is not one. */
+function readCooldown(text: string): CooldownUpdate | null {
+  try {
+    const v = JSON.parse(text) as { until?: unknown; lastError?: unknown; kind?: unknown; failures?: unknown };
+    if (typeof v.until !== 'number') return null;
+    return {
+      until: v.until,
+      lastError: typeof v.lastError === 'string' ? v.lastError : '',
+      kind: typeof v.kind === 'string' ? (v.kind as CooldownUpdate['kind']) : null,
+      failures: typeof v.failures === 'number' ? v.failures : undefined,
+    };
+  } catch {
+    return null;
   }
 }

@@ -9,7 +9,7 @@ import type { Converter, ConversionContext, StreamTranslator } from '../protocol
 import { getConverter } from '../protocol/convert/index.js';
 import { prepareAnthropicPassthrough, prepareOpenAIPassthrough } from '../protocol/convert/passthrough.js';
 import { resolvePool, type PoolName } from '../routing/pools.js';
-import { cooldownUntil, parseRetryAfter, retryAfterSeconds } from '../routing/cooldown.js';
+import { applyFailure, failureKind, parseRetryAfter, retryAfterSeconds } from '../routing/cooldown.js';
 import type { LiveMember } from '../routing/registry.js';
 import { buildUpstreamUrl } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
@@ -30,11 +30,14 @@ export interface Failure {
   retryAfter: number | null;
   /** The upstream's error body, when it sent one (forwarded as is to a same-format client). */
   body?: { text: string; format: Format; contentType: string };
+  /** The provider's host could not be reached at all (refused, unresolvable): cools the whole provider. */
+  unreachable?: boolean;
 }
 
 /** served: the client got its answer (`broke`: a stream that began and then failed — the client got
- *  an error frame, the member is cooled, nothing is retried). */
-type Outcome = { kind: 'served'; broke?: Failure } | { kind: 'failed'; failure: Failure } | { kind: 'aborted' } | Refused;
+ *  an error frame, the member is cooled, nothing is retried; `neutral`: the upstream refused the
+ *  request itself (400 / 413 / 422), neither the member's success nor its failure). */
+type Outcome = { kind: 'served'; broke?: Failure; neutral?: boolean } | { kind: 'failed'; failure: Failure } | { kind: 'aborted' } | Refused;
 
 /**
  * Our own conversion code refused the request (ConversionError: 400 naming the field) or failed
@@ -69,10 +72,13 @@ function refusal(fault: OwnFault, answered: boolean, member: LiveMember): Refuse
 
 /** Why an attempt's upstream call was cut short by the gateway. */
 class Cut extends Error {
-  constructor(readonly reason: 'client' | 'first-byte' | 'idle' | 'total') {
+  constructor(readonly reason: 'client' | 'first-byte' | 'idle' | 'total' | 'drain') {
     super(reason);
   }
 }
+
+/** A request cut short when the shutdown grace is over (CONTRACT "Health and shutdown"). */
+const RESTARTING = 'the gateway is restarting: its shutdown grace (SHUTDOWN_GRACE_SECONDS) ended before this answer was complete; retry the request';
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -160,19 +166,36 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     if (!reply.raw.writableFinished) clientGone.abort();
   });
 
+  // Members tried, or left out because their whole provider failed in this request.
   const tried = new Set<number>();
+  let attempts = 0;
   let last: { member: LiveMember; failure: Failure } | null = null;
   for (;;) {
     if (clientGone.signal.aborted) {
       rec.status = 499;
       return;
     }
+    if (attempts >= gw.config.maxAttempts) break; // MAX_ATTEMPTS: the client gets the last failure
+    if (gw.lifecycle.expired.aborted) return refuse(503, RESTARTING, client === 'anthropic' ? 'overloaded_error' : undefined);
     const ticket = gw.cluster ? await gw.cluster.ticket(pool) : null;
-    const member = gw.registry.next(pool, Date.now(), tried, accept, ticket);
+    let member = gw.registry.next(pool, Date.now(), tried, accept, ticket);
+    // Nothing ready: a member cooling after a transient failure may take a probe (one at a time).
+    const probe = member ? null : gw.registry.takeProbe(pool, Date.now(), tried, accept);
+    if (probe) {
+      member = probe.member;
+      req.log.info({ pool, provider: member.provider.name, model: member.model, lastError: member.lastError }, 'no member ready: probing a cooling member');
+    }
     if (!member) break;
     tried.add(member.id);
+    attempts++;
     const attemptStarted = performance.now();
-    const outcome = await attempt(gw, req, reply, { client, body, member, stream, clientGone: clientGone.signal, rec, started });
+    let outcome: Outcome;
+    try {
+      outcome = await attempt(gw, req, reply, { client, body, member, stream, clientGone: clientGone.signal, rec, started, probe: probe !== null });
+    } finally {
+      if (probe) gw.registry.releaseProbe(probe); // success, failure, abort or exception alike
+    }
+    if (outcome.kind === 'failed' && gw.lifecycle.expired.aborted) continue; // cut by the shutdown: not the member's failure
     if (outcome.kind === 'refused') {
       // Our converter, not the member: answer now, cool nothing.
       if (outcome.status >= 500) req.log.error({ pool, provider: member.provider.name, model: member.model, err: outcome.message }, 'conversion failed');
@@ -192,13 +215,15 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     if (outcome.kind === 'failed') outcome.failure = maskFailure(outcome.failure, member.provider.apiKey);
     if (outcome.kind !== 'failed') {
       if (outcome.kind === 'served' && outcome.broke) coolMember(gw, member, maskFailure(outcome.broke, member.provider.apiKey));
+      else if (outcome.kind === 'served' && !outcome.neutral) gw.served(member.id, probe !== null);
       rec.providerId = member.providerId;
       rec.provider = member.provider.name;
       rec.upstreamModel = member.model;
       if (outcome.kind === 'aborted') rec.status = 499;
       return;
     }
-    coolMember(gw, member, outcome.failure);
+    // A provider-wide failure (refused key, host unreachable) cools all its members: none is tried again here.
+    for (const id of coolMember(gw, member, outcome.failure)) tried.add(id);
     rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status: outcome.failure.status, reason: outcome.failure.message, ms: Math.round(performance.now() - attemptStarted) });
     last = { member, failure: outcome.failure };
     req.log.warn({ pool, provider: member.provider.name, model: member.model, status: outcome.failure.status, reason: outcome.failure.message }, 'upstream attempt failed; moving on');
@@ -211,13 +236,16 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   const now = Date.now();
   const soonest = gw.registry.soonestReady(pool, now, accept);
   if (!last) {
-    const retryAfter = soonest !== null ? retryAfterSeconds(soonest, now) : gw.config.defaultCooldownSeconds;
+    // A probe running elsewhere may make a member ready any moment: ask the client back soon.
+    const probing = gw.registry.probingIn(pool);
+    const retryAfter = probing ? 1 : soonest !== null ? retryAfterSeconds(soonest, now) : gw.config.defaultCooldownSeconds;
     reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
     routeHeaders(reply, null);
-    return refuse(503, `no member of the ${pool} pool is ready${soonest !== null ? `; the first comes back in ${retryAfterSeconds(soonest, now)} s` : ''}`, client === 'anthropic' ? 'overloaded_error' : undefined);
+    const when = probing ? '; a cooling member is being probed' : soonest !== null ? `; the first comes back in ${retryAfterSeconds(soonest, now)} s` : '';
+    return refuse(503, `no member of the ${pool} pool is ready${when}`, client === 'anthropic' ? 'overloaded_error' : undefined);
   }
   rec.error = last.failure.message;
-  sendFailure(reply, client, last.member, last.failure, soonest !== null ? retryAfterSeconds(soonest, now) : null, tried.size, pool);
+  sendFailure(reply, client, last.member, last.failure, soonest !== null ? retryAfterSeconds(soonest, now) : null, attempts, pool);
 }
 
 /** The failure with the provider's key masked wherever upstream text may have echoed it. */
@@ -242,6 +270,8 @@ interface AttemptInput {
   clientGone: AbortSignal;
   rec: RequestRecord;
   started: number;
+  /** This attempt probes a cooling member: its first streamed content makes the member ready. */
+  probe: boolean;
 }
 
 async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a: AttemptInput): Promise<Outcome> {
@@ -273,6 +303,9 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
   const ac = new AbortController();
   const onClientGone = () => ac.abort(new Cut('client'));
   a.clientGone.addEventListener('abort', onClientGone, { once: true });
+  const onDrainEnd = () => ac.abort(new Cut('drain'));
+  gw.lifecycle.expired.addEventListener('abort', onDrainEnd, { once: true });
+  if (gw.lifecycle.expired.aborted) onDrainEnd();
   let timer: NodeJS.Timeout | null = null;
   const arm = (ms: number, reason: Cut['reason']) => {
     if (timer) clearTimeout(timer);
@@ -306,6 +339,7 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
   } catch (err) {
     disarm();
     a.clientGone.removeEventListener('abort', onClientGone);
+    gw.lifecycle.expired.removeEventListener('abort', onDrainEnd);
     return transportOutcome(err, ac.signal);
   }
 
@@ -327,7 +361,7 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
           reply.code(status).header('content-type', contentType || 'application/json').send(text);
         }
         if (gw.telemetry.settings.logBodies) a.rec.responseBody = capBody(text, gw.telemetry.settings.logBodyMaxBytes);
-        return { kind: 'served' };
+        return { kind: 'served', neutral: true };
       }
       const retryAfter = parseRetryAfter(res.headers['retry-after'], Date.now(), res.headers['retry-after-ms']);
       const info = readErrorBody(text);
@@ -381,6 +415,7 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
   } finally {
     disarm();
     a.clientGone.removeEventListener('abort', onClientGone);
+    gw.lifecycle.expired.removeEventListener('abort', onDrainEnd);
     if (!res.body.destroyed) res.body.destroy();
   }
 }
@@ -393,12 +428,13 @@ function transportOutcome(err: unknown, signal: AbortSignal): Outcome {
   const cut = signal.aborted && signal.reason instanceof Cut ? signal.reason : err instanceof Cut ? err : null;
   if (cut) {
     if (cut.reason === 'client') return { kind: 'aborted' };
+    if (cut.reason === 'drain') return fail(503, RESTARTING);
     if (cut.reason === 'first-byte') return fail(504, 'no first event before UPSTREAM_FIRST_BYTE_TIMEOUT_SECONDS');
     if (cut.reason === 'total') return fail(504, 'no complete answer before UPSTREAM_TIMEOUT_SECONDS');
     return fail(504, 'upstream went silent');
   }
   const t = classifyTransportError(err);
-  return fail(t.status, t.reason);
+  return { kind: 'failed', failure: { status: t.status, message: t.reason, retryAfter: null, unreachable: t.unreachable } };
 }
 
 /** Is this upstream event an error in place of the answer? */
@@ -511,6 +547,7 @@ async function relayStream(
   };
   const commit = (): void => {
     committed = true;
+    gw.served(a.member.id, a.probe); // content arrived: the member works (a later break cools it again)
     a.rec.status = 200;
     a.rec.ttftMs = performance.now() - a.started;
     routeHeaders(reply, a.member);
@@ -615,6 +652,14 @@ async function relayStream(
       out.destroy();
       return { kind: 'aborted' };
     }
+    if (reason === 'drain') {
+      // The shutdown grace is over: a well-formed end in the client's format; the member is not at fault.
+      a.rec.error = RESTARTING;
+      await write(sseErrorFrame(a.client, 503, RESTARTING, a.client === 'anthropic' ? 'overloaded_error' : undefined));
+      finishStream();
+      out.end();
+      return { kind: 'served' };
+    }
     const message = reason === 'idle'
       ? `upstream was silent for more than ${gw.config.idleTimeoutMs / 1000} s`
       : `upstream stream broke: ${classifyTransportError(err).reason}`;
@@ -678,12 +723,28 @@ function openaiCompletionAsChunks(c: Record<string, unknown>): string {
   return s + 'data: [DONE]\n\n';
 }
 
-function coolMember(gw: Gateway, member: LiveMember, f: Failure): void {
+/**
+ * Cools the member that failed — or, for a refused key (401 / 403) or an unreachable host, every
+ * member of its provider in all pools — each for its escalated cooldown (CONTRACT "Cooldowns").
+ * Returns the ids cooled.
+ */
+function coolMember(gw: Gateway, member: LiveMember, f: Failure): number[] {
   const now = Date.now();
-  const base = member.provider.cooldownSeconds ?? gw.config.defaultCooldownSeconds;
-  const until = cooldownUntil(now, base, f.retryAfter, member.cooldownUntil);
-  const lastError = f.message.length > 300 ? f.message.slice(0, 297) + '…' : f.message;
-  gw.cool(member.id, until, lastError);
+  const { kind, providerWide } = failureKind(f.status, f.unreachable);
+  const reason = providerWide ? `provider-wide: ${f.message}` : f.message;
+  const lastError = reason.length > 300 ? reason.slice(0, 297) + '…' : reason;
+  // (the table may have been reloaded while the attempt ran: read the members' current state)
+  const current = gw.registry.member(member.id) ?? member;
+  const targets = providerWide ? gw.registry.providerMembers(member.providerId) : [current];
+  if (!targets.some((m) => m.id === member.id)) targets.push(current);
+  for (const m of targets) {
+    const next = applyFailure(
+      { until: m.cooldownUntil, kind: m.cooldownKind, failures: m.failures },
+      { now, baseSeconds: m.provider.cooldownSeconds ?? gw.config.defaultCooldownSeconds, maxSeconds: gw.config.maxCooldownSeconds, retryAfterSeconds: f.retryAfter, kind },
+    );
+    gw.cool(m.id, { ...next, lastError });
+  }
+  return targets.map((m) => m.id);
 }
 
 function sendFailure(reply: FastifyReply, client: Format, member: LiveMember, f: Failure, retryAfter: number | null, attempts: number, pool: PoolName): void {

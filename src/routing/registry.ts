@@ -1,12 +1,31 @@
 import type { Provider, Member } from '../store/repo.js';
 import { POOL_NAMES, type PoolName } from './pools.js';
 import { Rotation, pickByTicket } from './rotation.js';
+import { isProbeable, type CooldownKind } from './cooldown.js';
 
 export type MemberState = 'ready' | 'cooling' | 'disabled';
 
 /** A pool member with its provider attached, as the hot path sees it. */
 export interface LiveMember extends Member {
   provider: Provider;
+  /** Failures in a row (0 after a success); sets how long the next failure cools it. In memory. */
+  failures: number;
+  /** Why the running cooldown was set; null when not known (read back from the database). */
+  cooldownKind: CooldownKind | null;
+}
+
+/** What a cooldown notice carries: its end, its reason, and (when known) its kind and count. */
+export interface CooldownUpdate {
+  until: number;
+  lastError: string;
+  kind?: CooldownKind | null;
+  failures?: number;
+}
+
+/** A probe slot held by one request: released exactly once, whatever happens to the request. */
+export interface Probe {
+  member: LiveMember;
+  slot: string;
 }
 
 /**
@@ -22,8 +41,13 @@ export class Registry {
     normal: new Rotation(),
     advanced: new Rotation(),
   };
+  /** Probe slots taken: slot → the member being probed through it. */
+  private readonly probes = new Map<string, number>();
 
-  /** Replaces the table. Cooldowns already known in memory win over older stored ones. */
+  /**
+   * Replaces the table. Cooldowns already known in memory win over stored ones ending no later
+   * (keeping their kind); failure counts are carried over.
+   */
   load(providers: Provider[], members: Member[]): void {
     const previous = this.membersById;
     this.providersById = new Map(providers.map((p) => [p.id, p]));
@@ -32,11 +56,15 @@ export class Registry {
     for (const m of members) {
       const provider = this.providersById.get(m.providerId);
       if (!provider || !byPool[m.pool]) continue;
-      const live: LiveMember = { ...m, provider };
+      const live: LiveMember = { ...m, provider, failures: 0, cooldownKind: null };
       const prev = previous.get(m.id);
-      if (prev && (prev.cooldownUntil ?? 0) > (live.cooldownUntil ?? 0)) {
-        live.cooldownUntil = prev.cooldownUntil;
-        live.lastError = prev.lastError;
+      if (prev) {
+        live.failures = prev.failures;
+        if (prev.cooldownUntil !== null && prev.cooldownUntil >= (live.cooldownUntil ?? 0)) {
+          live.cooldownUntil = prev.cooldownUntil;
+          live.lastError = prev.lastError;
+          live.cooldownKind = prev.cooldownKind;
+        }
       }
       this.membersById.set(m.id, live);
       byPool[m.pool].push(live);
@@ -92,6 +120,49 @@ export class Registry {
     return null;
   }
 
+  /**
+   * When nothing in `pool` is ready: a cooling member that may take a probe request (cooled by a
+   * transient failure or an unreachable host, not tried yet by this request, its probe slot free),
+   * the one whose cooldown ends first. Its slot is taken: release it with `releaseProbe`.
+   * A host found unreachable is probed through one member at a time for the whole provider.
+   */
+  takeProbe(pool: PoolName, now: number, exclude: ReadonlySet<number>, accept?: (m: LiveMember) => boolean): Probe | null {
+    let best: LiveMember | null = null;
+    for (const m of this.byPool[pool]) {
+      if (exclude.has(m.id) || this.state(m, now) !== 'cooling' || !isProbeable(m.cooldownKind)) continue;
+      if (this.probes.has(probeSlot(m)) || (accept && !accept(m))) continue;
+      if (!best || m.cooldownUntil! < best.cooldownUntil! || (m.cooldownUntil === best.cooldownUntil && m.id < best.id)) best = m;
+    }
+    if (!best) return null;
+    const slot = probeSlot(best);
+    this.probes.set(slot, best.id);
+    return { member: best, slot };
+  }
+
+  /** Frees a probe slot (idempotent). */
+  releaseProbe(probe: Probe): void {
+    if (this.probes.get(probe.slot) === probe.member.id) this.probes.delete(probe.slot);
+  }
+
+  /** Is a probe request running on this member now? */
+  probing(memberId: number): boolean {
+    for (const id of this.probes.values()) if (id === memberId) return true;
+    return false;
+  }
+
+  /** Is a probe request running on some member of `pool`? */
+  probingIn(pool: PoolName): boolean {
+    for (const id of this.probes.values()) if (this.membersById.get(id)?.pool === pool) return true;
+    return false;
+  }
+
+  /** Every member of a provider, in all pools. */
+  providerMembers(providerId: number): LiveMember[] {
+    const out: LiveMember[] = [];
+    for (const m of this.membersById.values()) if (m.providerId === providerId) out.push(m);
+    return out;
+  }
+
   /** When the first cooling member of `pool` becomes ready again, or null when none is cooling. */
   soonestReady(pool: PoolName, now: number, accept?: (m: LiveMember) => boolean): number | null {
     let soonest: number | null = null;
@@ -104,20 +175,44 @@ export class Registry {
     return soonest;
   }
 
-  /** Marks a member as cooling until `until` (ms) with the reason. */
-  cool(memberId: number, until: number, lastError: string): LiveMember | undefined {
+  /**
+   * Marks a member as cooling until `c.until` (ms). Never shortens: a cooldown ending later stays,
+   * with its kind. The reason always becomes the last error; the failure count only goes up here.
+   */
+  cool(memberId: number, c: CooldownUpdate): LiveMember | undefined {
     const m = this.membersById.get(memberId);
     if (m) {
-      m.cooldownUntil = until;
-      m.lastError = lastError;
+      if (m.cooldownUntil === null || c.until > m.cooldownUntil) {
+        m.cooldownUntil = c.until;
+        m.cooldownKind = c.kind ?? null;
+      } else if (c.until === m.cooldownUntil && m.cooldownKind === null) {
+        m.cooldownKind = c.kind ?? null; // the same cooldown read back from the database, its kind from Redis
+      }
+      m.lastError = c.lastError;
+      if (c.failures !== undefined && c.failures > m.failures) m.failures = c.failures;
     }
     return m;
   }
 
-  /** Clears a member's cooldown (its last error stays as history). */
+  /** Clears a member's cooldown and its failure count (its last error stays as history). */
   reset(memberId: number): LiveMember | undefined {
     const m = this.membersById.get(memberId);
-    if (m) m.cooldownUntil = null;
+    if (m) {
+      m.cooldownUntil = null;
+      m.cooldownKind = null;
+      m.failures = 0;
+    }
     return m;
   }
+
+  /** A success elsewhere: the member's failures in a row start again from 0 (its cooldown stays). */
+  clearFailures(memberId: number): void {
+    const m = this.membersById.get(memberId);
+    if (m) m.failures = 0;
+  }
+}
+
+/** A member's probe slot: its own, or its provider's while the provider's host is unreachable. */
+function probeSlot(m: LiveMember): string {
+  return m.cooldownKind === 'unreachable' ? `p${m.providerId}` : `m${m.id}`;
 }

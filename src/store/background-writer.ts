@@ -10,6 +10,7 @@ export type LogRow = Omit<RequestLogsTable, 'id'>;
 /** Writes that must never hold up a request: request-log batches, cooldowns, retention. */
 export interface BackgroundWriter {
   writeLogs(rows: LogRow[]): Promise<void>;
+  /** Records a cooldown's end; a stored end that is later is kept (null clears it, always). */
   setCooldown(memberId: number, until: number | null, lastError: string | null): Promise<void>;
   prune(keepCount: number, olderThanMs: number): Promise<number>;
   close(): Promise<void>;
@@ -37,13 +38,17 @@ const cols = workerData.columns;
 const insert = db.prepare('INSERT INTO request_logs (' + cols.join(', ') + ') VALUES (' + cols.map((c) => '@' + c).join(', ') + ')');
 const writeLogs = db.transaction((rows) => { for (const r of rows) insert.run(r); });
 const cool = db.prepare('UPDATE pool_members SET cooldown_until = ?, last_error = ? WHERE id = ?');
+const coolLater = db.prepare('UPDATE pool_members SET cooldown_until = ?, last_error = ? WHERE id = ? AND (cooldown_until IS NULL OR cooldown_until < ?)');
 const pruneOld = db.prepare('DELETE FROM request_logs WHERE ts < ?');
 const pruneCount = db.prepare('DELETE FROM request_logs WHERE id <= (SELECT id FROM request_logs ORDER BY id DESC LIMIT 1 OFFSET ?)');
 parentPort.on('message', (m) => {
   try {
     let result = null;
     if (m.type === 'logs') writeLogs(m.rows);
-    else if (m.type === 'cooldown') cool.run(m.until, m.lastError, m.memberId);
+    else if (m.type === 'cooldown') {
+      if (m.until === null) cool.run(null, m.lastError, m.memberId);
+      else coolLater.run(m.until, m.lastError, m.memberId, m.until);
+    }
     else if (m.type === 'prune') result = pruneOld.run(m.before).changes + pruneCount.run(m.keep).changes;
     else if (m.type === 'close') { db.close(); parentPort.postMessage({ id: m.id, ok: true }); return; }
     parentPort.postMessage({ id: m.id, ok: true, result });
@@ -53,41 +58,119 @@ parentPort.on('message', (m) => {
 });
 `;
 
-export class SqliteBackgroundWriter implements BackgroundWriter {
-  private readonly worker: Worker;
-  private seq = 0;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private dead: Error | null = null;
+/** Where the writer reports its thread's death (the gateway's logger). */
+export interface WriterLog {
+  error(obj: object, msg: string): void;
+}
 
-  constructor(file: string, busyTimeoutMs = 2000) {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, {
+interface Call {
+  msg: Record<string, unknown> & { id: number };
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  /** Sent again once already, after a thread died with it. */
+  retried: boolean;
+}
+
+export class SqliteBackgroundWriter implements BackgroundWriter {
+  private worker!: Worker;
+  private seq = 0;
+  private readonly pending = new Map<number, Call>();
+  /** Set while no thread runs (waiting to start another after quick deaths, or closed): calls fail at once. */
+  private down: Error | null = null;
+  private closing = false;
+  private startedAt = 0;
+  /** Deaths in a row, each within 5 s of its thread's start. */
+  private quickDeaths = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private readonly driver = createRequire(import.meta.url).resolve('better-sqlite3');
+
+  /**
+   * A thread that dies (an error, or it exits) is replaced: at once the first time, after a
+   * growing pause (1 s doubling up to 30 s) when it dies again within 5 s of starting, e.g. while
+   * the database file cannot be opened. Each death is logged once, as an error. Calls that were
+   * in flight are sent once more to the new thread (every write may be repeated: a cooldown
+   * keeps the later end, retention deletes by rule, and a log batch is one transaction, rolled
+   * back when the thread dies inside it); calls made while no thread runs fail at once (the
+   * telemetry counts the rows it drops).
+   */
+  constructor(private readonly file: string, private readonly busyTimeoutMs = 2000, private readonly log?: WriterLog) {
+    this.spawn();
+  }
+
+  private spawn(): void {
+    this.restartTimer = null;
+    const w = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { driver, file: path.resolve(file), busyTimeoutMs, columns: LOG_COLUMNS },
+      workerData: { driver: this.driver, file: path.resolve(this.file), busyTimeoutMs: this.busyTimeoutMs, columns: LOG_COLUMNS },
     });
-    this.worker.unref();
-    this.worker.on('message', (m: { id: number; ok: boolean; error?: string; result?: unknown }) => {
+    w.unref();
+    this.worker = w;
+    this.startedAt = Date.now();
+    this.down = null;
+    w.on('message', (m: { id: number; ok: boolean; error?: string; result?: unknown }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
       if (m.ok) p.resolve(m.result);
       else p.reject(new Error(m.error));
     });
-    const fail = (err: Error) => {
-      this.dead = err;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
+    let gone = false;
+    const died = (err: Error) => {
+      if (gone) return;
+      gone = true;
+      this.died(w, err);
     };
-    this.worker.on('error', fail);
-    this.worker.on('exit', () => fail(new Error('database writer thread stopped')));
+    w.on('error', died);
+    w.on('exit', (code) => died(new Error(`database writer thread stopped (exit code ${code})`)));
+  }
+
+  private died(w: Worker, err: Error): void {
+    if (w !== this.worker) return;
+    const inFlight = [...this.pending.values()];
+    this.pending.clear();
+    if (this.closing) {
+      for (const c of inFlight) c.reject(err);
+      return;
+    }
+    // Restart at once, unless threads keep dying within 5 s of their start: then 1 s, 2 s, … 30 s.
+    const quick = Date.now() - this.startedAt < 5000;
+    if (!quick) this.quickDeaths = 0;
+    const wait = this.quickDeaths === 0 ? 0 : Math.min(30_000, 1000 * 2 ** (this.quickDeaths - 1));
+    if (quick) this.quickDeaths++;
+    this.log?.error(
+      { err: err.message, inFlight: inFlight.length, restartInMs: wait },
+      'the database writer thread died; starting a new one (request logs and cooldowns go on being written)',
+    );
+    if (wait === 0) {
+      this.spawn();
+      for (const c of inFlight) {
+        if (c.retried) c.reject(err);
+        else {
+          c.retried = true;
+          this.pending.set(c.msg.id, c);
+          this.worker.postMessage(c.msg);
+        }
+      }
+      return;
+    }
+    this.down = err;
+    for (const c of inFlight) c.reject(err);
+    this.restartTimer = setTimeout(() => this.spawn(), wait);
+    this.restartTimer.unref();
+  }
+
+  /** For tests: kills the writer thread as a crash would. */
+  killThreadForTest(): Promise<number> {
+    return this.worker.terminate();
   }
 
   private call(msg: Record<string, unknown>): Promise<unknown> {
-    if (this.dead) return Promise.reject(this.dead);
+    if (this.down) return Promise.reject(this.down);
     const id = ++this.seq;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...msg, id });
+      const c: Call = { msg: { ...msg, id }, resolve, reject, retried: false };
+      this.pending.set(id, c);
+      this.worker.postMessage(c.msg);
     });
   }
 
@@ -104,7 +187,10 @@ export class SqliteBackgroundWriter implements BackgroundWriter {
   }
 
   async close(): Promise<void> {
-    if (!this.dead) await this.call({ type: 'close' }).catch(() => {});
+    this.closing = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (!this.down) await this.call({ type: 'close' }).catch(() => {});
+    this.down = new Error('database writer closed');
     await this.worker.terminate();
   }
 }
@@ -118,7 +204,9 @@ export class KyselyBackgroundWriter implements BackgroundWriter {
   }
 
   async setCooldown(memberId: number, until: number | null, lastError: string | null): Promise<void> {
-    await this.db.updateTable('pool_members').set({ cooldown_until: until, last_error: lastError }).where('id', '=', memberId).execute();
+    let q = this.db.updateTable('pool_members').set({ cooldown_until: until, last_error: lastError }).where('id', '=', memberId);
+    if (until !== null) q = q.where((eb) => eb.or([eb('cooldown_until', 'is', null), eb('cooldown_until', '<', until)]));
+    await q.execute();
   }
 
   async prune(keepCount: number, olderThanMs: number): Promise<number> {

@@ -135,9 +135,12 @@ export class Telemetry {
 
   async close(): Promise<void> {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
-    await this.flush();
-    if (this.flushing) await this.flushing;
-    if (this.buffer.length) await this.flush();
+    // Until every buffered row is written (a batch already on its way, then what came meanwhile):
+    // the rows of requests that ended during a shutdown drain are in the log. (A failed write
+    // drops its batch, so this ends.)
+    while (this.flushing || this.buffer.length) await (this.flushing ?? this.flush());
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 }
 

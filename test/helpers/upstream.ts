@@ -35,7 +35,7 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export async function startUpstream(opts: { format: 'openai' | 'anthropic'; models?: string[]; name?: string; events?: number; key?: string }): Promise<Upstream> {
+export async function startUpstream(opts: { format: 'openai' | 'anthropic'; models?: string[]; name?: string; events?: number; key?: string; port?: number }): Promise<Upstream> {
   const sockets = new Set<Socket>();
   const closeWaiters: (() => void)[] = [];
   const up: Upstream = {
@@ -83,7 +83,7 @@ export async function startUpstream(opts: { format: 'openai' | 'anthropic'; mode
       closeWaiters.splice(0).forEach((r) => r());
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', () => r()));
   up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return up;
 }

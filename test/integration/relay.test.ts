@@ -82,16 +82,17 @@ describe('same-format relay', () => {
 });
 
 describe('failover and cooldown', () => {
-  const faults: [string, any, number][] = [
-    ['429 with Retry-After', { kind: 'status', status: 429, headers: { 'retry-after': '120' } }, 429],
-    ['500', { kind: 'status', status: 500 }, 500],
-    ['503', { kind: 'status', status: 503 }, 503],
-    ['401', { kind: 'status', status: 401 }, 401],
-    ['404', { kind: 'status', status: 404 }, 404],
-    ['connection reset', { kind: 'reset' }, 502],
-    ['hang past the timeout', { kind: 'hang' }, 504],
+  // the last column: a transient failure (5xx, broken connection, timeout) leaves members that may be probed
+  const faults: [string, any, number, boolean][] = [
+    ['429 with Retry-After', { kind: 'status', status: 429, headers: { 'retry-after': '120' } }, 429, false],
+    ['500', { kind: 'status', status: 500 }, 500, true],
+    ['503', { kind: 'status', status: 503 }, 503, true],
+    ['401', { kind: 'status', status: 401 }, 401, false],
+    ['404', { kind: 'status', status: 404 }, 404, false],
+    ['connection reset', { kind: 'reset' }, 502, true],
+    ['hang past the timeout', { kind: 'hang' }, 504, true],
   ];
-  for (const [name, fault, expectedStatus] of faults) {
+  for (const [name, fault, expectedStatus, probed] of faults) {
     for (const stream of [false, true]) {
       it(`${name}${stream ? ' (streamed)' : ''}: fails over to the next member and cools the failed one`, async () => {
         const bad = await upstream('anthropic', 'bad');
@@ -117,11 +118,14 @@ describe('failover and cooldown', () => {
         expect(r2.status).toBe(expectedStatus);
         expect(r2.body.type).toBe('error');
         expect(r2.headers.get('retry-after')).toBeTruthy();
-        // and once nothing is ready: 503 + Retry-After
+        // and once nothing is ready: 503 + Retry-After — unless the members may be probed (CONTRACT
+        // "Cooldowns"): then the probes are tried, fail again, and the client gets the last failure
+        const before = bad.requests.length + good.requests.length;
         const r3 = await post(`${gw.url}/v1/messages`, anthropicBody('sonnet', { stream }));
-        expect(r3.status).toBe(503);
+        expect(r3.status).toBe(probed ? expectedStatus : 503);
         expect(r3.body.type).toBe('error');
         expect(Number(r3.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(bad.requests.length + good.requests.length - before).toBe(probed ? 2 : 0);
       });
     }
   }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { testDatabase } from '../helpers/postgres.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { addProvider, anthropicBody, getPools, memberOf, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -98,6 +99,49 @@ describe('PostgreSQL + Redis: replicas act as one', () => {
     const m2 = memberOf(pools, ids.p2[0]);
     expect(m2.state).toBe('cooling');
     expect(Date.parse(m2.cooldownUntil)).toBeGreaterThan(Date.now() + 250_000);
+  });
+});
+
+describe('PostgreSQL + Redis: the later cooldown end wins across replicas', () => {
+  it('a longer cooldown set on replica A is not shortened by a shorter one from replica B', async () => {
+    const u3 = await startUpstream({ format: 'anthropic', name: 'P3' });
+    ups.push(u3);
+    const { memberIds: [id] } = await addProvider(a, { name: 'P3', baseUrl: u3.url, format: 'anthropic' }, 'advanced', ['m3']);
+    expect(await eventually(async () => memberOf(await getPools(b), id) !== undefined)).toBe(true);
+    u3.fallback = { kind: 'status', status: 429, headers: { 'retry-after': '300' } };
+    expect((await post(`${a.url}/v1/messages`, anthropicBody('opus'))).status).toBe(429);
+    const longEnd = Date.parse(memberOf(await getPools(a), id).cooldownUntil);
+    expect(longEnd).toBeGreaterThan(Date.now() + 250_000);
+    const redis = new Redis(REDIS_URL);
+    try {
+      // Redis holds it (set by the compare-and-set script) with its kind and count…
+      const key = `${dbName}:cool:${id}`;
+      expect(JSON.parse((await redis.get(key))!)).toMatchObject({ until: longEnd, kind: 'rate-limit', failures: 1 });
+      // …and B learns it from the notice, with its kind: the database holds no kind, so no
+      // PostgreSQL poll could have carried this
+      expect(await eventually(async () => memberOf(await getPools(b), id).cooldownKind === 'rate-limit')).toBe(true);
+      expect(Date.parse(memberOf(await getPools(b), id).cooldownUntil)).toBe(longEnd);
+
+      // B misses it (as if the notice were lost), then fails the member itself: a 500, 60 s, shorter
+      b.gateway.registry.reset(id);
+      u3.fallback = { kind: 'status', status: 500 };
+      expect((await post(`${b.url}/v1/messages`, anthropicBody('opus'))).status).toBe(500);
+      // the later end wins: Redis keeps it, B adopts it from Redis' answer, A never shortens
+      expect(JSON.parse((await redis.get(key))!).until).toBe(longEnd);
+      expect(await eventually(async () => Date.parse(memberOf(await getPools(b), id).cooldownUntil) === longEnd)).toBe(true);
+      expect(Date.parse(memberOf(await getPools(a), id).cooldownUntil)).toBe(longEnd);
+      // a shorter notice reaching A is ignored too
+      a.gateway['onClusterEvent']({ type: 'cool', memberId: id, until: Date.now() + 1000, lastError: 'shorter', kind: 'transient', failures: 1 });
+      expect(Date.parse(memberOf(await getPools(a), id).cooldownUntil)).toBe(longEnd);
+      // and so does the database
+      const stored = async () => (await a.gateway.repo.listMembers()).find((m) => m.id === id)!.cooldownUntil;
+      expect(await eventually(async () => (await stored()) === longEnd)).toBe(true);
+      await b.gateway.writer.setCooldown(id, Date.now() + 1000, 'shorter');
+      expect(await stored()).toBe(longEnd);
+    } finally {
+      redis.disconnect();
+      u3.fallback = { kind: 'ok' };
+    }
   });
 });
 

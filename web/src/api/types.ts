@@ -52,7 +52,16 @@ export interface Member {
   state: MemberState;
   cooldownUntil: string | null;
   lastError: string | null;
+  /** Failures in a row (0 after a success): each one doubles the next cooldown, up to MAX_COOLDOWN_SECONDS. */
+  failures?: number;
+  /** Why the running cooldown was set (null when not cooling, or not known). */
+  cooldownKind?: CooldownKind | null;
+  /** A probe request is running on this cooling member. */
+  probing?: boolean;
 }
+
+/** transient and unreachable cooldowns may be probed; rate-limit, auth and other ones are waited out. */
+export type CooldownKind = 'transient' | 'unreachable' | 'rate-limit' | 'auth' | 'other';
 
 export interface Pool {
   name: PoolName;

@@ -135,10 +135,21 @@ function PoolCard({ pool, now, onAdd, onRemove }: { pool: Pool; now: number; onA
 
 function StateBadge({ m, now }: { m: Member; now: number }) {
   const { t } = useI18n();
+  if (m.state === 'cooling' && m.probing) {
+    return (
+      <Badge tone="blue" dot testId="member-state" title={t('pools.probingHint')}>
+        <span data-state="probing">{t('pools.probing')}</span>
+      </Badge>
+    );
+  }
   if (m.state === 'cooling') {
     const left = fmtCountdown(m.cooldownUntil, now);
+    const title = [
+      m.cooldownUntil ? t('pools.coolingUntil', { time: new Date(m.cooldownUntil).toLocaleTimeString() }) : '',
+      m.cooldownKind ? t(`pools.kind.${m.cooldownKind}`) : '',
+    ].filter(Boolean).join(' — ');
     return (
-      <Badge tone="amber" dot testId="member-state" title={m.cooldownUntil ? t('pools.coolingUntil', { time: new Date(m.cooldownUntil).toLocaleTimeString() }) : undefined}>
+      <Badge tone="amber" dot testId="member-state" title={title || undefined}>
         <span data-state="cooling">{t('state.cooling')}</span>
         {left && <span className="mono countdown">{left}</span>}
       </Badge>
@@ -200,6 +211,12 @@ function MemberRow({ m, now, onRemove }: { m: Member; now: number; onRemove(): v
       {m.lastError && (
         <div className="member-error small" title={m.lastError} data-testid="member-error">
           <span className="muted">{t('pools.lastError')}</span> <span className="break">{m.lastError}</span>
+          {(m.failures ?? 0) > 1 && (
+            <span className="muted" title={t('pools.failuresHint')} data-testid="member-failures">
+              {' · '}
+              {t('pools.failures', { n: m.failures ?? 0 })}
+            </span>
+          )}
         </div>
       )}
       <div className="member-controls">
