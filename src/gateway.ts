@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
 import { openDb, type Db } from './store/db.js';
 import { Repo } from './store/repo.js';
-import { Registry, type CooldownUpdate } from './routing/registry.js';
+import { Registry, type CooldownUpdate, type Probe } from './routing/registry.js';
 import { UpstreamPool } from './upstream/client.js';
 import { Cluster, type ClusterEvent } from './cluster/redis.js';
 import { KyselyBackgroundWriter, SqliteBackgroundWriter, type BackgroundWriter } from './store/background-writer.js';
@@ -146,10 +146,12 @@ export class Gateway {
    * (the usual case) when it had no failures. A member that is cooling although it was not probed
    * was cooled by a failure racing this request: that failure stands.
    */
-  served(memberId: number, probed: boolean): void {
+  served(memberId: number, probe: Probe | null): void {
     const m = this.registry.member(memberId);
     if (!m || (m.failures === 0 && m.cooldownUntil === null)) return;
     const cooling = m.cooldownUntil !== null && m.cooldownUntil > Date.now();
+    // A probe proves the cooldown it probed wrong, not one set since (a failure racing it stands).
+    const probed = probe !== null && m.cooldownUntil === probe.until;
     if (cooling && !probed) return;
     if (cooling) {
       // A probe answered: the member is ready; a host that was unreachable is back for every

@@ -10,7 +10,7 @@ import { getConverter } from '../protocol/convert/index.js';
 import { prepareAnthropicPassthrough, prepareOpenAIPassthrough } from '../protocol/convert/passthrough.js';
 import { resolvePool, type PoolName } from '../routing/pools.js';
 import { applyFailure, failureKind, parseRetryAfter, retryAfterSeconds } from '../routing/cooldown.js';
-import type { LiveMember } from '../routing/registry.js';
+import type { LiveMember, Probe } from '../routing/registry.js';
 import { buildUpstreamUrl } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
 import { classifyTransportError, isClientFault, statusForErrorType } from './classify.js';
@@ -190,8 +190,9 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     attempts++;
     const attemptStarted = performance.now();
     let outcome: Outcome;
+    const input: AttemptInput = { client, body, member, stream, clientGone: clientGone.signal, rec, started, probe, proven: false };
     try {
-      outcome = await attempt(gw, req, reply, { client, body, member, stream, clientGone: clientGone.signal, rec, started, probe: probe !== null });
+      outcome = await attempt(gw, req, reply, input);
     } finally {
       if (probe) gw.registry.releaseProbe(probe); // success, failure, abort or exception alike
     }
@@ -215,7 +216,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     if (outcome.kind === 'failed') outcome.failure = maskFailure(outcome.failure, member.provider.apiKey);
     if (outcome.kind !== 'failed') {
       if (outcome.kind === 'served' && outcome.broke) coolMember(gw, member, maskFailure(outcome.broke, member.provider.apiKey));
-      else if (outcome.kind === 'served' && !outcome.neutral) gw.served(member.id, probe !== null);
+      else if (outcome.kind === 'served' && !outcome.neutral && !input.proven) gw.served(member.id, probe);
       rec.providerId = member.providerId;
       rec.provider = member.provider.name;
       rec.upstreamModel = member.model;
@@ -223,7 +224,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
       return;
     }
     // A provider-wide failure (refused key, host unreachable) cools all its members: none is tried again here.
-    for (const id of coolMember(gw, member, outcome.failure)) tried.add(id);
+    for (const id of coolMember(gw, member, outcome.failure, probe !== null)) tried.add(id);
     rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status: outcome.failure.status, reason: outcome.failure.message, ms: Math.round(performance.now() - attemptStarted) });
     last = { member, failure: outcome.failure };
     req.log.warn({ pool, provider: member.provider.name, model: member.model, status: outcome.failure.status, reason: outcome.failure.message }, 'upstream attempt failed; moving on');
@@ -271,7 +272,9 @@ interface AttemptInput {
   rec: RequestRecord;
   started: number;
   /** This attempt probes a cooling member: its first streamed content makes the member ready. */
-  probe: boolean;
+  probe: Probe | null;
+  /** The member has been shown to work (a stream's first content): counted once, probe slot freed. */
+  proven: boolean;
 }
 
 async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a: AttemptInput): Promise<Outcome> {
@@ -547,13 +550,18 @@ async function relayStream(
   };
   const commit = (): void => {
     committed = true;
-    gw.served(a.member.id, a.probe); // content arrived: the member works (a later break cools it again)
+    // Content arrived: the member works (a later break cools it again). Counted now, once; a probe's
+    // slot is freed now, not when a long stream ends, so that the member can be probed again.
+    gw.served(a.member.id, a.probe);
+    a.proven = true;
+    if (a.probe) gw.registry.releaseProbe(a.probe);
     a.rec.status = 200;
     a.rec.ttftMs = performance.now() - a.started;
     routeHeaders(reply, a.member);
     reply.hijack();
     const headers: Record<string, string> = { ...SSE_HEADERS };
     for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = String(v);
+    if (gw.lifecycle.draining) headers.connection = 'close'; // the hijacked reply skips the drain's onSend hook
     out.writeHead(200, headers); // sent with the first events, written in the same tick
     keepAlive = setInterval(() => {
       if (performance.now() - lastEventAt >= gw.config.keepAliveMs && out.writableLength === 0) {
@@ -728,7 +736,7 @@ function openaiCompletionAsChunks(c: Record<string, unknown>): string {
  * member of its provider in all pools — each for its escalated cooldown (CONTRACT "Cooldowns").
  * Returns the ids cooled.
  */
-function coolMember(gw: Gateway, member: LiveMember, f: Failure): number[] {
+function coolMember(gw: Gateway, member: LiveMember, f: Failure, probed = false): number[] {
   const now = Date.now();
   const { kind, providerWide } = failureKind(f.status, f.unreachable);
   const reason = providerWide ? `provider-wide: ${f.message}` : f.message;
@@ -738,8 +746,12 @@ function coolMember(gw: Gateway, member: LiveMember, f: Failure): number[] {
   const targets = providerWide ? gw.registry.providerMembers(member.providerId) : [current];
   if (!targets.some((m) => m.id === member.id)) targets.push(current);
   for (const m of targets) {
+    // Already cooling, and not what this request probed (the member, or for a provider-wide failure
+    // its whole provider): requests that ran at the same time failed together, and that is one
+    // failure in a row, not one per request.
+    const counted = m.cooldownUntil !== null && m.cooldownUntil > now && !(probed && (m.id === member.id || providerWide));
     const next = applyFailure(
-      { until: m.cooldownUntil, kind: m.cooldownKind, failures: m.failures },
+      { until: m.cooldownUntil, kind: m.cooldownKind, failures: counted ? Math.max(0, m.failures - 1) : m.failures },
       { now, baseSeconds: m.provider.cooldownSeconds ?? gw.config.defaultCooldownSeconds, maxSeconds: gw.config.maxCooldownSeconds, retryAfterSeconds: f.retryAfter, kind },
     );
     gw.cool(m.id, { ...next, lastError });

@@ -25,7 +25,10 @@ export interface CooldownUpdate {
 /** A probe slot held by one request: released exactly once, whatever happens to the request. */
 export interface Probe {
   member: LiveMember;
-  slot: string;
+  /** The slots held: the member's own, and its provider's while the host is unreachable. */
+  slots: string[];
+  /** The end of the cooldown being probed: a success ends that cooldown only, not a newer one. */
+  until: number;
 }
 
 /**
@@ -130,18 +133,18 @@ export class Registry {
     let best: LiveMember | null = null;
     for (const m of this.byPool[pool]) {
       if (exclude.has(m.id) || this.state(m, now) !== 'cooling' || !isProbeable(m.cooldownKind)) continue;
-      if (this.probes.has(probeSlot(m)) || (accept && !accept(m))) continue;
+      if (probeSlots(m).some((s) => this.probes.has(s)) || (accept && !accept(m))) continue;
       if (!best || m.cooldownUntil! < best.cooldownUntil! || (m.cooldownUntil === best.cooldownUntil && m.id < best.id)) best = m;
     }
     if (!best) return null;
-    const slot = probeSlot(best);
-    this.probes.set(slot, best.id);
-    return { member: best, slot };
+    const slots = probeSlots(best);
+    for (const s of slots) this.probes.set(s, best.id);
+    return { member: best, slots, until: best.cooldownUntil! };
   }
 
-  /** Frees a probe slot (idempotent). */
+  /** Frees a probe's slots (idempotent). */
   releaseProbe(probe: Probe): void {
-    if (this.probes.get(probe.slot) === probe.member.id) this.probes.delete(probe.slot);
+    for (const s of probe.slots) if (this.probes.get(s) === probe.member.id) this.probes.delete(s);
   }
 
   /** Is a probe request running on this member now? */
@@ -212,7 +215,8 @@ export class Registry {
   }
 }
 
-/** A member's probe slot: its own, or its provider's while the provider's host is unreachable. */
-function probeSlot(m: LiveMember): string {
-  return m.cooldownKind === 'unreachable' ? `p${m.providerId}` : `m${m.id}`;
+/** A member's probe slots: always its own, and its provider's while the provider's host is
+ *  unreachable (one probe at a time per member, and per unreachable host). */
+function probeSlots(m: LiveMember): string[] {
+  return m.cooldownKind === 'unreachable' ? [`m${m.id}`, `p${m.providerId}`] : [`m${m.id}`];
 }

@@ -396,3 +396,82 @@ describe('MAX_ATTEMPTS: one request tries at most that many members', () => {
     });
   }
 });
+
+describe('probes and failures that overlap (review findings)', () => {
+  /** Opens a streamed request and resolves once its first body chunk has arrived; `rest` reads it to the end. */
+  async function openStream(g: TestGateway): Promise<{ status: number; rest: Promise<string> }> {
+    const res = await fetch(`${g.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(anthropicBody('sonnet', { stream: true })) });
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    const rest = (async () => {
+      let text = new TextDecoder().decode(first.value);
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return text;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+    return { status: res.status, rest };
+  }
+
+  async function setup() {
+    const g = await gateway({ DEFAULT_COOLDOWN_SECONDS: '30', MAX_COOLDOWN_SECONDS: '900' });
+    const u = await upstream('anthropic', 'only');
+    const { memberIds } = await addProvider(g, { name: 'only', baseUrl: u.url, format: 'anthropic' }, 'normal', ['m']);
+    // one failure: the only member cools (transient)
+    u.queue.push({ kind: 'status', status: 500 });
+    expect((await ask(g, 'anthropic', false)).status).toBe(500);
+    expect((await member(g, memberIds[0]!)).state).toBe('cooling');
+    // a streamed probe: its first content makes the member ready while the stream goes on
+    u.queue.push({ kind: 'slow-stream', events: 8, intervalMs: 250 });
+    const probe = await openStream(g);
+    expect(probe.status).toBe(200);
+    expect((await member(g, memberIds[0]!)).state).toBe('ready');
+    // meanwhile another request fails: the member cools again
+    u.queue.push({ kind: 'status', status: 500 });
+    expect((await ask(g, 'anthropic', false)).status).toBe(500);
+    expect((await member(g, memberIds[0]!)).state).toBe('cooling');
+    return { g, u, id: memberIds[0]!, probe };
+  }
+
+  it('the end of a long probe stream does not cancel a cooldown set while it ran', async () => {
+    const { g, id, probe } = await setup();
+    expect(await probe.rest).toContain('message_stop');
+    const m = await member(g, id);
+    expect(m.state).toBe('cooling');
+    expect(m.failures).toBe(1);
+  });
+
+  it('the probe slot is free once the probe streamed content: the member can be probed again during that stream', async () => {
+    const { g, u, probe } = await setup();
+    u.queue.push({ kind: 'ok' });
+    const again = await ask(g, 'anthropic', false);
+    expect(again.status).toBe(200); // a second probe, not "503: a cooling member is being probed"
+    expect(await probe.rest).toContain('message_stop');
+  });
+
+  it('requests failing together count as one failure in a row, not one each', async () => {
+    const g = await gateway({ DEFAULT_COOLDOWN_SECONDS: '60', MAX_COOLDOWN_SECONDS: '900' });
+    const u = await upstream('anthropic', 'blip');
+    const { memberIds } = await addProvider(g, { name: 'blip', baseUrl: u.url, format: 'anthropic' }, 'normal', ['m']);
+    let arrived = 0;
+    let release: () => void = () => {};
+    const allIn = new Promise<void>((r) => (release = r));
+    const blip: Behaviour = {
+      kind: 'custom',
+      handle: (_req, _body, res) => {
+        if (++arrived === 5) release();
+        void allIn.then(() => {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'blip' } }));
+        });
+      },
+    };
+    for (let i = 0; i < 5; i++) u.queue.push(blip);
+    const { r, t0, t1 } = await timed(() => Promise.all(Array.from({ length: 5 }, () => ask(g, 'anthropic', false))));
+    expect(r.every((x) => x.status === 500)).toBe(true);
+    const m = await member(g, memberIds[0]!);
+    expect(m.failures).toBe(1);
+    expectCooldown(m, t0, t1, 60);
+  });
+});
