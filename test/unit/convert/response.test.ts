@@ -50,6 +50,11 @@ describe('non-streamed response: OpenAI upstream → Anthropic client (§8 cases
     expect(res.stop_reason).toBe('tool_use');
   });
 
+  it('case 31b: finish_reason length with a tool call (cut off by the token limit) → max_tokens, never tool_use', () => {
+    const res = a2o.response(completion({ content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'Write', arguments: '{"file_path":"/a.ts","content":"par' } }] }, 'length'), ctxOf());
+    expect(res.stop_reason).toBe('max_tokens');
+  });
+
   it('case 32: usage with cached tokens → uncached input + cache_read', () => {
     const res = a2o.response(completion({ content: 'x' }, 'stop', { prompt_tokens: 1200, completion_tokens: 87, total_tokens: 1287, prompt_tokens_details: { cached_tokens: 1024 } }), ctxOf());
     expect(res.usage).toEqual({ input_tokens: 176, cache_read_input_tokens: 1024, output_tokens: 87, cache_creation_input_tokens: 0 });

@@ -175,6 +175,16 @@ describe('stream: OpenAI upstream → Anthropic client (§8 cases 39–51)', () 
     expect(msg.stop_reason).toBe('max_tokens');
   });
 
+  it('case 49b: finish_reason length while a tool call streams → max_tokens, never tool_use', () => {
+    const { msg } = run([
+      chunk({ role: 'assistant', content: '' }),
+      chunk({ tool_calls: [tc(0, 'call_W', 'Write', '{"file_path":"/a.ts"}')] }), // the call was still growing when the limit hit
+      chunk({}, 'length'),
+      '[DONE]',
+    ]);
+    expect(msg.stop_reason).toBe('max_tokens');
+  });
+
   it('case 50: data:{"error":…} after text → event: error with Anthropic shape; nothing after it', async () => {
     const { events, shape, text } = run([
       chunk({ role: 'assistant', content: '' }),

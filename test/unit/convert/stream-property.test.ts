@@ -120,7 +120,8 @@ function buildChunks(s: Scenario): Array<Record<string, unknown> | string> {
   }
   for (const tcs of toolDeltas) deltas.push({ tool_calls: tcs });
 
-  const finish = s.tools.length > 0 ? (s.finish === 'length' ? 'tool_calls' : s.finish) : s.finish === 'tool_calls' ? 'stop' : s.finish;
+  // with tools any finish, `length` included (a tool call cut off by the token limit); without, no `tool_calls`
+  const finish = s.tools.length > 0 ? s.finish : s.finish === 'tool_calls' ? 'stop' : s.finish;
   const base = { id: 'chatcmpl-p', object: 'chat.completion.chunk', created: 1, model: 'm' };
   const chunks: Array<Record<string, unknown> | string> = deltas.map((d) => ({ ...base, choices: [{ index: 0, delta: d, finish_reason: null }] }));
   if (s.finishOnLast && chunks.length > 0) {
@@ -141,8 +142,8 @@ function buildChunks(s: Scenario): Array<Record<string, unknown> | string> {
 }
 
 function expectedStop(s: Scenario): string {
-  if (s.tools.length > 0) return 'tool_use';
-  return s.finish === 'length' ? 'max_tokens' : 'end_turn';
+  if (s.finish === 'length') return 'max_tokens'; // also with a tool call in progress: never tool_use
+  return s.tools.length > 0 ? 'tool_use' : 'end_turn';
 }
 
 const hasVisible = (t: string | undefined): t is string => t !== undefined && t.trim() !== '';

@@ -53,7 +53,7 @@ export function openaiResponseToAnthropic(upstream: Json, ctx: ConversionContext
   const sawTool = used.size > 0;
   const finish = choice?.finish_reason;
   let stopReason: string = finishToStopReason(finish);
-  if (sawTool) stopReason = 'tool_use'; // P17: `stop` with tool calls
+  if (sawTool && stopReason !== 'max_tokens') stopReason = 'tool_use'; // P17: `stop` with tool calls; `length` stays max_tokens
   else if (stopReason === 'tool_use') stopReason = 'end_turn'; // never promise tools that are not there
 
   let usage: AnthropicUsage;

@@ -337,7 +337,10 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
         out += this.flushTool(t);
       }
     }
-    const stopReason = this.sawTool ? 'tool_use' : finishToStopReason(this.finish);
+    // A tool call cut off by the token limit is `max_tokens`, not `tool_use`: Claude Code must not
+    // run a Write or Edit with truncated input (CONTRACT "When the client sees the first byte").
+    const byFinish = finishToStopReason(this.finish);
+    const stopReason = this.sawTool && byFinish !== 'max_tokens' ? 'tool_use' : byFinish === 'tool_use' ? 'end_turn' : byFinish;
     const usage = this.finalUsage();
     out += `event: message_delta\ndata: ${JSON.stringify({
       type: 'message_delta',
