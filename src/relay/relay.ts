@@ -17,6 +17,7 @@ import { classifyTransportError, isClientFault, statusForErrorType } from './cla
 import { headerSafe } from './headers.js';
 import { readUsage, zeroUsage, type RequestRecord } from '../telemetry/record.js';
 import { isRefusal, type Admission } from '../access/guard.js';
+import { answerHasContent, eventCarriesContent } from '../protocol/content.js';
 import { ConversionError } from '../protocol/convert/errors.js';
 import { jsonTooDeep, MAX_JSON_DEPTH } from '../protocol/json-depth.js';
 import { keyMasker } from '../secrets/redact.js';
@@ -76,6 +77,10 @@ class Cut extends Error {
     super(reason);
   }
 }
+
+/** A stream that ended, or an answer that came, without any content: the member's failure. */
+const EMPTY_STREAM = 'stream ended without any content (no text, thinking or tool call)';
+const EMPTY_ANSWER = 'answer without any content (no text, thinking or tool call)';
 
 /** A request cut short when the shutdown grace is over (CONTRACT "Health and shutdown"). */
 const RESTARTING = 'the gateway is restarting: its shutdown grace (SHUTDOWN_GRACE_SECONDS) ended before this answer was complete; retry the request';
@@ -396,6 +401,7 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
       const info = readErrorBody(text);
       return fail(statusForErrorType(info?.type ?? info?.code), `HTTP ${status} carrying an error: ${info?.message ?? text.slice(0, 200)}`);
     }
+    if (!answerHasContent(provider.format, json)) return fail(502, EMPTY_ANSWER); // a common relay failure
     routeHeaders(reply, member);
     readUsage(provider.format, json.usage, a.rec.usage);
     a.rec.status = 200;
@@ -577,16 +583,25 @@ async function relayStream(
    * failure (an Outcome); keep-alives and events the converter has nothing to say for yet give "";
    * the first real event commits the stream and gives its client text.
    */
+  // Client text produced before the first content (message_start, empty blocks, role chunks): held
+  // back, so that a member that fails or ends before saying anything can still be replaced.
+  let held = '';
   const beforeFirst = (ev: SseEvent): Outcome | string => {
     if (!isSubstantive(ev)) return '';
     const err = maskedErrorEvent(ev);
     if (err) return fail(err.status, err.message);
     const produced = emit(ev);
     const st = translator?.state?.();
-    if (st && !st.started) return st.error ? fail(st.error.status, mask(st.error.message)) : '';
-    if (upstreamFormat === 'openai' && !translator && ev.data === '[DONE]') return fail(502, 'stream ended before its first event');
+    if (st?.error) return fail(st.error.status, mask(st.error.message));
+    if (!eventCarriesContent(upstreamFormat, ev)) {
+      if (complete || (upstreamFormat === 'openai' && ev.data === '[DONE]')) return fail(502, EMPTY_STREAM);
+      held += produced;
+      return '';
+    }
     commit();
-    return produced;
+    const text = held + produced;
+    held = '';
+    return text;
   };
 
   try {
@@ -623,7 +638,7 @@ async function relayStream(
     }
     disarm();
     if (!committed) {
-      return fail(502, 'stream ended before its first event');
+      return fail(502, EMPTY_STREAM);
     }
     if (translator) {
       await write(ours(() => translator.end()));

@@ -201,10 +201,14 @@ describe('failover and cooldown', () => {
     await addProvider(gw, { name: 'A', baseUrl: u.url, format: 'anthropic' }, 'normal', ['x']);
     u.fallback = { kind: 'custom', handle: (_req, _body, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
+      // the stream has begun (its first content went out), then nothing
       res.write('event: message_start\ndata: {"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],"model":"x","usage":{"input_tokens":1,"output_tokens":0}}}\n\n');
+      res.write('event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n');
+      res.write('event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}}\n\n');
     } };
     const r = await post(`${gw.url}/v1/messages`, anthropicBody('sonnet', { stream: true }));
     expect(r.status).toBe(200);
+    expect(r.text).toContain('Hel');
     expect(r.text).toContain('event: error');
     expect(r.text).toContain('timeout_error');
   });
@@ -256,8 +260,8 @@ describe('keep-alive during upstream silence', () => {
     u.fallback = { kind: 'custom', handle: (_req, _body, res) => {
       const evs = streamEvents('anthropic', 'x', 2);
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(evs[0]);
-      setTimeout(() => res.end(evs.slice(1).join('')), 600);
+      res.write(evs.slice(0, 3).join('')); // message_start, the block, its first text
+      setTimeout(() => res.end(evs.slice(3).join('')), 600);
     } };
     const r = await post(`${gw.url}/v1/messages`, anthropicBody('sonnet', { stream: true }));
     expect(r.status).toBe(200);
