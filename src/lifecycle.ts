@@ -47,9 +47,26 @@ export class Lifecycle {
     this.current = 'draining';
   }
 
+  /** Callbacks of attempts running now (a Set: O(1) to add and remove on the hot path, unlike an
+   *  EventTarget listener, whose removal walks every listener). */
+  private readonly onExpireCallbacks = new Set<() => void>();
+
+  /** Runs `fn` when the grace is over (at once if it already is); call the result to unsubscribe. */
+  onExpire(fn: () => void): () => void {
+    if (this.expired.aborted) {
+      fn();
+      return () => {};
+    }
+    this.onExpireCallbacks.add(fn);
+    return () => this.onExpireCallbacks.delete(fn);
+  }
+
   /** The grace is over: requests still running are cut short (streams get an error frame). */
   expire(): void {
-    if (!this.graceOver.signal.aborted) this.graceOver.abort();
+    if (this.graceOver.signal.aborted) return;
+    this.graceOver.abort();
+    for (const fn of [...this.onExpireCallbacks]) fn();
+    this.onExpireCallbacks.clear();
   }
 
   /** Counts one request taken in; call the returned function once, when its response has closed. */

@@ -312,8 +312,7 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
   const onClientGone = () => ac.abort(new Cut('client'));
   a.clientGone.addEventListener('abort', onClientGone, { once: true });
   const onDrainEnd = () => ac.abort(new Cut('drain'));
-  gw.lifecycle.expired.addEventListener('abort', onDrainEnd, { once: true });
-  if (gw.lifecycle.expired.aborted) onDrainEnd();
+  const offDrain = gw.lifecycle.onExpire(onDrainEnd);
   let timer: NodeJS.Timeout | null = null;
   const arm = (ms: number, reason: Cut['reason']) => {
     if (timer) clearTimeout(timer);
@@ -347,7 +346,7 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
   } catch (err) {
     disarm();
     a.clientGone.removeEventListener('abort', onClientGone);
-    gw.lifecycle.expired.removeEventListener('abort', onDrainEnd);
+    offDrain();
     return transportOutcome(err, ac.signal);
   }
 
@@ -424,7 +423,7 @@ async function attempt(gw: Gateway, req: FastifyRequest, reply: FastifyReply, a:
   } finally {
     disarm();
     a.clientGone.removeEventListener('abort', onClientGone);
-    gw.lifecycle.expired.removeEventListener('abort', onDrainEnd);
+    offDrain();
     if (!res.body.destroyed) res.body.destroy();
   }
 }
