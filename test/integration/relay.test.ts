@@ -58,25 +58,32 @@ describe('same-format relay', () => {
   it('streams event by event: the client holds the first event before the upstream sends the last', async () => {
     const u = await upstream('anthropic');
     await addProvider(gw, { name: 'A', baseUrl: u.url, format: 'anthropic' }, 'normal', ['m']);
-    u.queue.push({ kind: 'slow-stream', events: 4, intervalMs: 150 });
-    const started = Date.now();
+    // The upstream sends the rest of its stream only after the client has read the first event: a
+    // gateway that buffered the stream would never deliver it (and the test would time out).
+    let clientGotFirst: () => void = () => {};
+    const firstRead = new Promise<void>((r) => (clientGotFirst = r));
+    const { streamEvents } = await import('../helpers/upstream.js');
+    u.queue.push({ kind: 'custom', handle: (_req, body, res) => {
+      const evs = streamEvents('anthropic', body.model, 4);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(evs.slice(0, 3).join(''));
+      void firstRead.then(() => res.end(evs.slice(3).join('')));
+    } });
     const res = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(anthropicBody('sonnet', { stream: true })) });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     expect(res.headers.get('x-gateway-provider')).toBe('A');
     const reader = res.body!.getReader();
     const first = await reader.read();
-    const firstAt = Date.now() - started;
     expect(new TextDecoder().decode(first.value)).toContain('message_start');
-    // 8 events at 150 ms apiece: the whole stream takes > 1 s; the first event must come well before.
-    expect(firstAt).toBeLessThan(700);
+    expect(new TextDecoder().decode(first.value)).not.toContain('message_stop');
+    clientGotFirst();
     let all = new TextDecoder().decode(first.value);
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       all += new TextDecoder().decode(value);
     }
-    expect(Date.now() - started).toBeGreaterThan(900);
     expect(all).toContain('event: message_stop');
   });
 });
@@ -223,10 +230,8 @@ describe('failover and cooldown', () => {
     await reader.read();
     expect(u.openSockets()).toBe(1);
     const closed = u.nextSocketClose();
-    const t0 = Date.now();
     ac.abort();
-    await closed;
-    expect(Date.now() - t0).toBeLessThan(1000);
+    await closed; // the upstream socket closes (the stream had 10 s left to run; the test's time limit bounds the wait)
     expect(u.openSockets()).toBe(0);
   });
 });

@@ -160,9 +160,7 @@ describe('PostgreSQL + Redis: access keys and admin sessions hold across replica
     expect(await eventually(async () => (await call(b, key)).status === 200)).toBe(true);
     expect((await post(`${b.url}/v1/messages`, anthropicBody())).status).toBe(401);
     await a.admin('DELETE', `/admin/keys/${created.body.id}`);
-    const t0 = Date.now();
     expect(await eventually(async () => (await call(b, key)).status === 401, 2000)).toBe(true);
-    expect(Date.now() - t0).toBeLessThan(2000);
   });
 
   it('requests per minute are counted across replicas', async () => {
