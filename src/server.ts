@@ -6,7 +6,7 @@ import fastifyStatic from '@fastify/static';
 import type { Gateway } from './gateway.js';
 import type { Format } from './protocol/formats.js';
 import { errorBody } from './protocol/errors.js';
-import { relay, routeHeaders } from './relay/relay.js';
+import { relay, routeHeaders, sendRefusal } from './relay/relay.js';
 import { countTokens } from './relay/count-tokens.js';
 import { listModels } from './relay/models.js';
 import { registerAdmin } from './admin/routes.js';
@@ -163,16 +163,15 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
   // body has been read, so long answers (streams) are never cut by it.
   const requestTimeoutMs = gw.config.requestTimeoutMs;
   const lifecycle = gw.lifecycle;
-  app.addHook('onRequest', (req, reply, done) => {
+  /** Arms the 408 for a request whose body is still arriving (run first by the onRequest hook below). */
+  const timeUpload = (req: FastifyRequest, reply: FastifyReply) => {
     const raw = req.raw;
-    if (!raw.complete) {
-      const timer = setTimeout(() => requestTimedOut(req, reply, requestTimeoutMs), requestTimeoutMs);
-      const clear = () => clearTimeout(timer);
-      raw.once('end', clear);
-      reply.raw.once('close', clear);
-    }
-    done();
-  });
+    if (raw.complete) return;
+    const timer = setTimeout(() => requestTimedOut(req, reply, requestTimeoutMs), requestTimeoutMs);
+    const clear = () => clearTimeout(timer);
+    raw.once('end', clear);
+    reply.raw.once('close', clear);
+  };
   // An answer sent before the body was read in full (413, or a refusal in a hook): closing the
   // connection now would reset it under a client still sending, which then never reads the answer
   // (EPIPE / ECONNRESET). So the connection stays open (even when Fastify or the client asked to
@@ -196,10 +195,11 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
 
   app.decorateRequest('accessKey', null);
   const { allowedHosts, allowAnyHost } = gw.config;
-  // One hook before anything is read: the Host check (DNS rebinding) on every route; on /v1/* the
+  // One hook before anything is read: the upload's timer; the Host check (DNS rebinding) on every route; on /v1/* the
   // body type (a web page cannot post JSON without a CORS preflight, which nothing here grants)
   // and the access key; elsewhere the UI's protective headers.
   app.addHook('onRequest', (req, reply, done) => {
+    timeUpload(req, reply);
     const host = req.headers.host;
     if (!hostAllowed(host, allowedHosts, allowAnyHost)) {
       const message = `Host "${String(host).slice(0, 100)}" is not allowed (a protection against DNS rebinding): the gateway answers to IP addresses, localhost${allowedHosts.length ? ` and ${allowedHosts.join(', ')}` : ''}; to use this name, add it to the ALLOWED_HOSTS setting (comma list, * for any) and restart`;
@@ -228,20 +228,15 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
     reply.raw.once('close', lifecycle.enter());
     // The matched route, never the raw URL: a percent-encoded or absolute-form target reaches the
     // same handler, so it must meet the same checks.
-    if (req.routeOptions.url?.startsWith('/v1/')) {
+    if (route?.startsWith('/v1/')) {
       if (req.method === 'POST' && !isJsonContentType(req.headers['content-type'])) {
-        const format = clientFormatFor(req)!;
-        routeHeaders(reply, null);
-        reply.code(415).header('x-should-retry', 'false').send(errorBody(format, 415, `request body must be JSON: send Content-Type: application/json (got ${req.headers['content-type'] ? `"${String(req.headers['content-type']).slice(0, 100)}"` : 'none'})`, 'invalid_request_error'));
+        const got = req.headers['content-type'] ? `"${String(req.headers['content-type']).slice(0, 100)}"` : 'none';
+        sendRefusal(reply, clientFormatFor(req)!, { status: 415, message: `request body must be JSON: send Content-Type: application/json (got ${got})` }, 'invalid_request_error');
         return;
       }
       const who = gw.access.authenticate(req.headers, Date.now());
       if (isRefusal(who)) {
-        const format = clientFormatFor(req)!;
-        routeHeaders(reply, null);
-        // x-should-retry: false — Claude Code and the Anthropic SDK give up at once instead of
-        // retrying a bad key with backoff for minutes.
-        reply.code(who.status).header('x-should-retry', 'false').send(errorBody(format, who.status, who.message));
+        sendRefusal(reply, clientFormatFor(req)!, who);
         return;
       }
       req.accessKey = who;

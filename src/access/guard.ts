@@ -96,6 +96,11 @@ export class AccessGuard {
     return [...this.byId.values()];
   }
 
+  /** One key as known here (its last-used time may be newer than the stored one). */
+  key(id: number): AccessKey | undefined {
+    return this.byId.get(id);
+  }
+
   /**
    * Who is calling: null while access is open, the key, or a 401 refusal. The presented secret is
    * never echoed.

@@ -10,7 +10,7 @@ const NO_USAGE: KeyUsage = { requests: 0, errors: 0, inputTokens: 0, outputToken
 export function registerKeyRoutes(scope: FastifyInstance, gw: Gateway): void {
   const keyJson = (k: AccessKey, usage?: KeyUsage) => {
     // The last-used time seen in this process may be newer than the stored one.
-    const live = gw.access.list().find((x) => x.id === k.id);
+    const live = gw.access.key(k.id);
     const lastUsedAt = Math.max(k.lastUsedAt ?? 0, live?.lastUsedAt ?? 0) || null;
     return { ...accessKeyJson({ ...k, lastUsedAt }), usage: usage ?? NO_USAGE };
   };

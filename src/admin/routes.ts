@@ -40,8 +40,8 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
   if (!isLoopbackHost(gw.config.host) && gw.access.open) {
     gw.log.warn(`!!! listening on ${gw.config.host} with no access key: anyone who can reach this port can use your providers through /v1. Create an access key (UI: Access keys) to close it. !!!`);
   }
-  if (gw.config.adminPasswordFromEnv && gw.config.adminPassword.length < 12) {
-    gw.log.warn('ADMIN_PASSWORD is shorter than 12 characters: choose a longer one before exposing the gateway');
+  if (gw.config.adminPasswordFromEnv && gw.config.adminPassword.length < MIN_PASSWORD_LENGTH) {
+    gw.log.warn(`ADMIN_PASSWORD is shorter than ${MIN_PASSWORD_LENGTH} characters: choose a longer one before exposing the gateway`);
   }
 
   const adminError = (reply: FastifyReply, status: number, message: string, field?: string) =>
@@ -50,8 +50,7 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
   app.post('/admin/login', async (req, reply) => {
     const ip = req.ip;
     if (auth.throttled(ip)) return adminError(reply, 429, 'too many wrong passwords from this address; wait a minute');
-    const body = req.body as { password?: unknown } | undefined;
-    const password = body && typeof body === 'object' ? body.password : undefined;
+    const password = passwordIn(req.body);
     // A request without a password is not a guess: it does not count toward the throttle.
     if (typeof password !== 'string' || password === '') return adminError(reply, 401, 'password required');
     if (!(await auth.checkPassword(password))) {
@@ -107,8 +106,7 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
       if (gw.config.adminPasswordFromEnv) {
         return adminError(reply, 409, 'ADMIN_PASSWORD is set in the environment and always wins: change it there and restart');
       }
-      const body = req.body as { password?: unknown } | undefined;
-      const password = body && typeof body === 'object' ? body.password : undefined;
+      const password = passwordIn(req.body);
       if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH) {
         throw new FieldError('password', `must be a string of ${MIN_PASSWORD_LENGTH} characters or more`);
       }
@@ -316,6 +314,11 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
       return memberJson(gw.registry.member(m.id)!);
     });
   });
+}
+
+/** The `password` field of a login or password-change body (anything else: undefined). */
+function passwordIn(body: unknown): unknown {
+  return body !== null && typeof body === 'object' ? (body as { password?: unknown }).password : undefined;
 }
 
 /** Headers by which a proxy says it forwards someone else's request (any one of them: not local). */

@@ -6,11 +6,11 @@ import { upstreamHeaders } from '../upstream/client.js';
 import { countAnthropicInputTokens, estimateTokensFast } from '../protocol/tokens.js';
 import { isRefusal, type Admission } from '../access/guard.js';
 import type { PoolName } from '../routing/pools.js';
-
-const LOCAL_EXACT_MAX_BYTES = 2 * 1024 * 1024;
-import { routeHeaders, sendError } from './relay.js';
+import { routeHeaders, sendError, sendRefusal } from './relay.js';
 
 const COUNT_TIMEOUT_MS = 10_000;
+/** Bodies larger than this are estimated, not tokenized (see the end of `count`). */
+const LOCAL_EXACT_MAX_BYTES = 2 * 1024 * 1024;
 
 /**
  * POST /v1/messages/count_tokens. Asked of an Anthropic-format member of the pool when there is
@@ -34,11 +34,7 @@ export async function countTokens(gw: Gateway, req: FastifyRequest, reply: Fasti
   if (req.accessKey) {
     // the same pool permission and limits as a chat request
     const admitted = await gw.access.admit(req.accessKey, pool, Date.now());
-    if (isRefusal(admitted)) {
-      if (admitted.retryAfter !== undefined) reply.header('retry-after', String(admitted.retryAfter));
-      else reply.header('x-should-retry', 'false');
-      return sendError(reply, 'anthropic', admitted.status, admitted.message);
-    }
+    if (isRefusal(admitted)) return sendRefusal(reply, 'anthropic', admitted);
     admission = admitted;
   }
   try {
@@ -84,7 +80,9 @@ async function count(gw: Gateway, req: FastifyRequest, reply: FastifyReply, b: R
   routeHeaders(reply, null);
   // Exact counting costs CPU on this thread: beyond a few megabytes (far past any context
   // window) an estimate answers as well and cannot stall the process.
-  const size = Number(req.headers['content-length']) || JSON.stringify(b).length;
-  const tokens = size > LOCAL_EXACT_MAX_BYTES ? estimateTokensFast(JSON.stringify(b)) : countAnthropicInputTokens(b);
+  const length = Number(req.headers['content-length']);
+  const text = length > 0 ? null : JSON.stringify(b); // (a chunked body: measure it once)
+  const size = text?.length ?? length;
+  const tokens = size > LOCAL_EXACT_MAX_BYTES ? estimateTokensFast(text ?? JSON.stringify(b)) : countAnthropicInputTokens(b);
   reply.code(200).send({ input_tokens: tokens });
 }

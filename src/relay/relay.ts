@@ -155,9 +155,8 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   if (req.accessKey) {
     const admitted = await gw.access.admit(req.accessKey, pool, Date.now());
     if (isRefusal(admitted)) {
-      if (admitted.retryAfter !== undefined) reply.header('retry-after', String(admitted.retryAfter));
-      else reply.header('x-should-retry', 'false'); // a pool the key may not use: retrying cannot help
-      return refuse(admitted.status, admitted.message);
+      rec.error = admitted.message;
+      return sendRefusal(reply, client, admitted);
     }
     held.admission = admitted;
   }
@@ -822,6 +821,17 @@ export function routeHeaders(reply: FastifyReply, member: LiveMember | null): vo
 export function sendError(reply: FastifyReply, format: Format, status: number, message: string, type?: string): void {
   if (!reply.hasHeader('x-gateway-provider')) routeHeaders(reply, null);
   reply.code(status).header('content-type', 'application/json').send(errorBody(format, status, message, type));
+}
+
+/**
+ * A request refused before any provider was asked (a bad or missing access key, a key's pool or
+ * limits, a body that is not JSON): `Retry-After` when waiting helps, else `x-should-retry: false`,
+ * which Claude Code and the Anthropic SDK obey instead of retrying with backoff for minutes.
+ */
+export function sendRefusal(reply: FastifyReply, format: Format, r: { status: number; message: string; retryAfter?: number }, type?: string): void {
+  if (r.retryAfter !== undefined) reply.header('retry-after', String(r.retryAfter));
+  else reply.header('x-should-retry', 'false');
+  sendError(reply, format, r.status, r.message, type);
 }
 
 /** The body as an object, or the reason it is not one. */
