@@ -62,15 +62,21 @@ export type ClusterEvent =
  * - configuration: a notice after every admin write, so the others reload from the database.
  * Redis being away never stops a request: each replica falls back to its own state.
  */
+/** The scripts as ioredis commands: sent once, then called by their SHA (EVALSHA), not re-sent per call. */
+const SCRIPTS = { apgRpm: RPM_SCRIPT, apgAcquire: ACQUIRE_SCRIPT, apgHeartbeat: HEARTBEAT_SCRIPT, apgCool: COOL_SCRIPT };
+type ScriptCall = (key: string, ...args: (string | number)[]) => Promise<unknown>;
+type Scripted<T> = T & Record<keyof typeof SCRIPTS, ScriptCall>;
+
 export class Cluster {
   readonly origin = crypto.randomBytes(6).toString('hex');
-  private readonly cmd: Redis;
+  private readonly cmd: Scripted<Redis>;
   private readonly sub: Redis;
   private readonly channel: string;
 
   private constructor(url: string, private readonly prefix: string, private readonly log: FastifyBaseLogger) {
     const opts = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, connectTimeout: 2000 };
-    this.cmd = new Redis(url, opts);
+    this.cmd = new Redis(url, opts) as Scripted<Redis>;
+    for (const [name, lua] of Object.entries(SCRIPTS)) this.cmd.defineCommand(name, { numberOfKeys: 1, lua });
     this.sub = new Redis(url, { ...opts, maxRetriesPerRequest: null, commandTimeout: undefined });
     this.channel = `${prefix}events`;
     for (const c of [this.cmd, this.sub]) c.on('error', (err) => this.log.warn({ err: err.message }, 'redis error'));
@@ -120,7 +126,7 @@ export class Cluster {
   async takeRpm(keyId: number, rpm: number, requestId: string): Promise<{ ok: true } | { ok: false; retryAfter: number } | null> {
     if (!this.ready) return null;
     try {
-      const r = (await this.cmd.eval(RPM_SCRIPT, 1, `${this.prefix}rpm:${keyId}`, 60_000, rpm, requestId)) as [number, number];
+      const r = (await this.cmd.apgRpm(`${this.prefix}rpm:${keyId}`, 60_000, rpm, requestId)) as [number, number];
       if (r[0] === 1) return { ok: true };
       return { ok: false, retryAfter: Math.max(1, Math.ceil(Number(r[1]) / 1000)) };
     } catch {
@@ -135,7 +141,7 @@ export class Cluster {
   async acquire(keyId: number, max: number, requestId: string, staleMs: number): Promise<boolean | null> {
     if (!this.ready) return null;
     try {
-      return (await this.cmd.eval(ACQUIRE_SCRIPT, 1, `${this.prefix}conc:${keyId}`, staleMs, max, requestId)) === 1;
+      return (await this.cmd.apgAcquire(`${this.prefix}conc:${keyId}`, staleMs, max, requestId)) === 1;
     } catch {
       return null;
     }
@@ -155,8 +161,8 @@ export class Cluster {
       if (list) list.push(id);
       else byKey.set(keyId, [id]);
     }
-    const pipe = this.cmd.pipeline();
-    for (const [keyId, ids] of byKey) pipe.eval(HEARTBEAT_SCRIPT, 1, `${this.prefix}conc:${keyId}`, staleMs, ...ids);
+    const pipe = this.cmd.pipeline() as Scripted<ReturnType<Redis['pipeline']>>;
+    for (const [keyId, ids] of byKey) void pipe.apgHeartbeat(`${this.prefix}conc:${keyId}`, staleMs, ...ids);
     if (byKey.size) await pipe.exec().catch(() => {});
   }
 
@@ -170,7 +176,7 @@ export class Cluster {
     try {
       const ttl = Math.max(1, Math.ceil(c.until - Date.now()));
       const value = JSON.stringify({ until: c.until, lastError: c.lastError, kind: c.kind ?? null, failures: c.failures ?? 0 });
-      const stored = (await this.cmd.eval(COOL_SCRIPT, 1, `${this.prefix}cool:${memberId}`, value, c.until, ttl)) as string | null;
+      const stored = (await this.cmd.apgCool(`${this.prefix}cool:${memberId}`, value, c.until, ttl)) as string | null;
       if (stored) return readCooldown(stored);
       await this.cmd.publish(this.channel, JSON.stringify({ type: 'cool', memberId, ...c, origin: this.origin }));
       return null;
