@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../helpers/wait.js';
 import { SqliteBackgroundWriter } from '../../src/store/background-writer.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { addProvider, anthropicBody, getPools, memberOf, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -16,15 +17,6 @@ afterEach(async () => {
   gw = null;
   up = null;
 });
-
-async function until(check: () => Promise<boolean>, what: string, ms = 5000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('SQLite background writer', () => {
   it('a killed writer thread is restarted and logged once; request logs and cooldowns keep being written', async () => {

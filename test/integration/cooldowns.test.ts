@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../helpers/wait.js';
 import { completion, startUpstream, type Behaviour, type Upstream } from '../helpers/upstream.js';
 import { addProvider, anthropicBody, getPools, memberOf, openaiBody, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -58,15 +59,6 @@ function expectCooldown(m: any, t0: number, t1: number, seconds: number) {
   const until = Date.parse(m.cooldownUntil);
   expect(until).toBeGreaterThanOrEqual(t0 + seconds * 1000);
   expect(until).toBeLessThanOrEqual(t1 + seconds * 1000);
-}
-
-async function until(check: () => Promise<boolean>, what: string, ms = 5000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function logs(g: TestGateway) {
