@@ -1,35 +1,80 @@
 import type { Format } from './formats.js';
 
-/** Anthropic `error.type` for an HTTP status (docs.claude.com/en/api/errors). */
+/**
+ * The one table of error kinds (docs.claude.com/en/api/errors, platform.openai.com error codes):
+ * the HTTP status, the Anthropic `error.type`, the OpenAI `error.type` / `error.code` written for
+ * it, and the types and codes upstreams send that mean it. Every status↔type question in the
+ * gateway — an error body in the client's format, an error event met in a stream, an error object
+ * in a 200 answer — is answered from this table.
+ */
+interface ErrorKind {
+  statuses: readonly number[];
+  anthropic: string;
+  openai: { type: string; code: string | null };
+  /** Upstream `type` / `code` values that mean this kind (exact match, lower case). */
+  names: readonly string[];
+}
+
+const ERROR_KINDS: readonly ErrorKind[] = [
+  { statuses: [400, 422], anthropic: 'invalid_request_error', openai: { type: 'invalid_request_error', code: null }, names: ['invalid_request_error', 'invalid_request', 'context_length_exceeded'] },
+  { statuses: [401], anthropic: 'authentication_error', openai: { type: 'authentication_error', code: 'invalid_api_key' }, names: ['authentication_error', 'invalid_api_key', 'unauthorized'] },
+  { statuses: [402], anthropic: 'billing_error', openai: { type: 'insufficient_quota', code: 'insufficient_quota' }, names: ['billing_error', 'payment_required'] },
+  { statuses: [403], anthropic: 'permission_error', openai: { type: 'permission_error', code: null }, names: ['permission_error', 'forbidden'] },
+  { statuses: [404], anthropic: 'not_found_error', openai: { type: 'invalid_request_error', code: 'model_not_found' }, names: ['not_found_error', 'model_not_found', 'not_found'] },
+  { statuses: [504, 408], anthropic: 'timeout_error', openai: { type: 'timeout', code: 'timeout' }, names: ['timeout_error', 'timeout'] },
+  { statuses: [413], anthropic: 'request_too_large', openai: { type: 'invalid_request_error', code: 'request_too_large' }, names: ['request_too_large'] },
+  // OpenAI answers an exhausted quota with HTTP 429 `insufficient_quota`: read as a rate limit.
+  { statuses: [429], anthropic: 'rate_limit_error', openai: { type: 'rate_limit_error', code: 'rate_limit_exceeded' }, names: ['rate_limit_error', 'rate_limit_exceeded', 'insufficient_quota', 'too_many_requests'] },
+  { statuses: [529, 503], anthropic: 'overloaded_error', openai: { type: 'server_error', code: 'overloaded' }, names: ['overloaded_error', 'overloaded', 'service_unavailable'] },
+  { statuses: [500], anthropic: 'api_error', openai: { type: 'server_error', code: null }, names: ['api_error', 'server_error', 'internal_error', 'internal_server_error'] },
+];
+
+const BY_STATUS = new Map<number, ErrorKind>();
+const BY_NAME = new Map<string, number>();
+for (const k of ERROR_KINDS) {
+  for (const s of k.statuses) BY_STATUS.set(s, k);
+  for (const n of k.names) BY_NAME.set(n, k.statuses[0]!);
+}
+const SERVER_ERROR = ERROR_KINDS.find((k) => k.anthropic === 'api_error')!;
+const CLIENT_ERROR = ERROR_KINDS[0]!;
+
+function kindFor(status: number): ErrorKind {
+  return BY_STATUS.get(status) ?? (status >= 500 ? SERVER_ERROR : CLIENT_ERROR);
+}
+
+/** Anthropic `error.type` for an HTTP status. */
 export function anthropicErrorType(status: number): string {
-  switch (status) {
-    case 400: case 422: return 'invalid_request_error';
-    case 401: return 'authentication_error';
-    case 402: return 'billing_error';
-    case 403: return 'permission_error';
-    case 404: return 'not_found_error';
-    case 408: case 504: return 'timeout_error';
-    case 413: return 'request_too_large';
-    case 429: return 'rate_limit_error';
-    case 503: case 529: return 'overloaded_error';
-    default: return status >= 500 ? 'api_error' : 'invalid_request_error';
-  }
+  return kindFor(status).anthropic;
 }
 
 /** OpenAI `error.type` and `error.code` for an HTTP status. */
 export function openaiErrorType(status: number): { type: string; code: string | null } {
-  switch (status) {
-    case 400: case 422: return { type: 'invalid_request_error', code: null };
-    case 401: return { type: 'authentication_error', code: 'invalid_api_key' };
-    case 402: return { type: 'insufficient_quota', code: 'insufficient_quota' };
-    case 403: return { type: 'permission_error', code: null };
-    case 404: return { type: 'invalid_request_error', code: 'model_not_found' };
-    case 408: case 504: return { type: 'timeout', code: 'timeout' };
-    case 413: return { type: 'invalid_request_error', code: 'request_too_large' };
-    case 429: return { type: 'rate_limit_error', code: 'rate_limit_exceeded' };
-    case 503: case 529: return { type: 'server_error', code: 'overloaded' };
-    default: return status >= 500 ? { type: 'server_error', code: null } : { type: 'invalid_request_error', code: null };
+  return kindFor(status).openai;
+}
+
+/**
+ * The HTTP status an upstream error means, from its `type` and/or `code` (either format): a
+ * numeric code 400–599 is taken as the status; known names by the table, the code first (it is the
+ * more specific: `server_error` / `overloaded`); otherwise a name that
+ * contains one of them (`upstream_rate_limit_error`); otherwise 502 — an upstream error the
+ * gateway cannot place is a bad answer from upstream.
+ */
+export function statusForError(type: unknown, code?: unknown): number {
+  const n = typeof code === 'number' ? code : typeof code === 'string' && /^\d{3}$/.test(code) ? Number(code) : NaN;
+  if (n >= 400 && n <= 599) return n;
+  const names = [code, type].filter((v): v is string => typeof v === 'string' && v !== '').map((v) => v.toLowerCase());
+  for (const name of names) {
+    const s = BY_NAME.get(name);
+    if (s !== undefined) return s;
   }
+  for (const name of names) {
+    if (name.includes('context_length')) return 400;
+    for (const [known, s] of BY_NAME) {
+      const stem = known.replace(/_error$/, '');
+      if (stem.length >= 7 && name.includes(stem)) return s; // (not `api`, `server`: too common inside other names)
+    }
+  }
+  return 502;
 }
 
 export interface AnthropicErrorBody { type: 'error'; error: { type: string; message: string } }

@@ -7,26 +7,6 @@ export function isClientFault(status: number): boolean {
   return status === 400 || status === 413 || status === 422;
 }
 
-/** Statuses that count as the member's failure (cool it, try the next one). */
-export function isMemberFailure(status: number): boolean {
-  return status >= 400 && !isClientFault(status);
-}
-
-/** The HTTP status that stands for an error event sent in place of a stream's first event. */
-export function statusForErrorType(type: string | undefined): number {
-  switch (type) {
-    case 'rate_limit_error': case 'rate_limit_exceeded': case 'insufficient_quota': return 429;
-    case 'overloaded_error': case 'overloaded': return 529;
-    case 'authentication_error': case 'invalid_api_key': return 401;
-    case 'permission_error': return 403;
-    case 'not_found_error': case 'model_not_found': return 404;
-    case 'billing_error': return 402;
-    case 'timeout_error': case 'timeout': return 504;
-    case 'api_error': case 'server_error': return 500;
-    default: return 502;
-  }
-}
-
 /**
  * Transport errors that say the provider's host cannot be reached at all — refused, unresolvable,
  * unroutable, or not accepting a connection in time — whatever the model: they cool the whole

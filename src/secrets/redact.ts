@@ -54,6 +54,16 @@ export function keyMasker(key: string | null | undefined): (text: string) => str
   };
 }
 
+/**
+ * The bytes whose presence in upstream bytes means `keyMasker(key)` could change them (the key's
+ * head, or the whole of a short key); null when it never masks. Lets bytes that cannot hold the key
+ * be forwarded as they came, checked with one native `indexOf`.
+ */
+export function keyNeedle(key: string | null | undefined): Buffer | null {
+  if (!key || key.length < MIN_KEY) return null;
+  return Buffer.from(key.length < FRAGMENT_MIN_KEY ? key : key.slice(0, HEAD), 'utf8');
+}
+
 /** Masks `key` in `text` (see keyMasker; build the masker once where it is used repeatedly). */
 export function maskKeyIn(text: string, key: string | null | undefined): string {
   return keyMasker(key)(text);

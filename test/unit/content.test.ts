@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { answerHasContent, eventCarriesContent } from '../../src/protocol/content.js';
+import { DIALECTS } from '../../src/protocol/dialect.js';
+import type { Format } from '../../src/protocol/formats.js';
+import type { SseEvent } from '../../src/protocol/sse.js';
+
+const eventCarriesContent = (f: Format, ev: SseEvent) => DIALECTS[f].isContent(ev);
+const answerHasContent = (f: Format, answer: Record<string, unknown>) => DIALECTS[f].answerHasContent(answer);
 
 const a = (type: string, data: object) => ({ event: type, data: JSON.stringify({ type, ...data }), raw: '' });
 const o = (delta: object) => ({ event: undefined, data: JSON.stringify({ choices: [{ index: 0, delta, finish_reason: null }] }), raw: '' });

@@ -220,40 +220,6 @@ export function promptTooLongMessage(upstreamMessage: string): string {
   return upstreamMessage ? `${head} (upstream: ${upstreamMessage})` : head;
 }
 
-/** An HTTP status for an error object met inside a stream (`{"error":{type?,code?,message}}`). */
-export function statusFromErrorObject(type: string | undefined, code: unknown): number {
-  const n = typeof code === 'number' ? code : typeof code === 'string' && /^\d{3}$/.test(code) ? Number(code) : NaN;
-  if (n >= 400 && n <= 599) return n;
-  const t = `${type ?? ''} ${typeof code === 'string' ? code : ''}`.toLowerCase();
-  if (t.includes('context_length')) return 400;
-  if (t.includes('overloaded')) return 529;
-  if (t.includes('rate_limit') || t.includes('insufficient_quota') || t.includes('quota')) return 429;
-  if (t.includes('authentication') || t.includes('invalid_api_key')) return 401;
-  if (t.includes('permission')) return 403;
-  if (t.includes('not_found')) return 404;
-  if (t.includes('timeout')) return 504;
-  if (t.includes('billing')) return 402;
-  if (t.includes('request_too_large')) return 413;
-  if (t.includes('invalid_request')) return 400;
-  return 500;
-}
-
-/** Anthropic `error.type` → HTTP status (A-ERR). */
-export function statusFromAnthropicType(type: unknown): number {
-  switch (type) {
-    case 'invalid_request_error': return 400;
-    case 'authentication_error': return 401;
-    case 'billing_error': return 402;
-    case 'permission_error': return 403;
-    case 'not_found_error': return 404;
-    case 'request_too_large': return 413;
-    case 'rate_limit_error': return 429;
-    case 'timeout_error': return 504;
-    case 'overloaded_error': return 529;
-    default: return 500;
-  }
-}
-
 /** The Anthropic error for an upstream OpenAI error (status + message + code/type). */
 export function anthropicErrorFor(status: number, message: string, code?: string, type?: string): {
   status: number; type: string; message: string;

@@ -14,12 +14,11 @@
  * after a finish_reason, `finish_reason: "error"`, `data: {"error":…}`.
  */
 import type { SseEvent } from '../../sse.js';
-import { anthropicErrorType, sseErrorFrame } from '../../errors.js';
+import { anthropicErrorType, sseErrorFrame, statusForError } from '../../errors.js';
 import type { ConversionContext, StreamState, StreamTranslator } from '../types.js';
 import {
   type AnthropicUsage, type Json, SYNTHETIC_SIGNATURE, anthropicErrorFor, charsToTokens, finishToStopReason,
   hasText, isCompleteJson, isObj, nonEmpty, openaiUsageToAnthropic, randomId, sanitizeToolId,
-  statusFromErrorObject,
 } from '../util.js';
 
 const PENDING = 0;
@@ -375,7 +374,7 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
     const message = typeof o.message === 'string' ? o.message : JSON.stringify(o).slice(0, 500);
     const type = typeof o.type === 'string' ? o.type : undefined;
     const code = typeof o.code === 'string' || typeof o.code === 'number' ? o.code : undefined;
-    const status = statusFromErrorObject(type, code);
+    const status = statusForError(type, code);
     const mapped = anthropicErrorFor(status, message, typeof code === 'string' ? code : undefined, type);
     return this.fail(mapped.status, mapped.type, mapped.message);
   }

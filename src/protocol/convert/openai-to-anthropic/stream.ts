@@ -8,10 +8,10 @@
  * `data: [DONE]`, or with a `data: {"error":…}` line and nothing after it.
  */
 import type { SseEvent } from '../../sse.js';
-import { openaiErrorType, sseErrorFrame } from '../../errors.js';
+import { openaiErrorType, sseErrorFrame, statusForError } from '../../errors.js';
 import type { ConversionContext, StreamState, StreamTranslator } from '../types.js';
 import {
-  type AnthropicUsage, type Json, anthropicUsageToOpenAI, int, isObj, nonEmpty, randomId, statusFromAnthropicType,
+  type AnthropicUsage, type Json, anthropicUsageToOpenAI, int, isObj, nonEmpty, randomId,
   stopReasonToFinish,
 } from '../util.js';
 
@@ -56,7 +56,7 @@ export class AnthropicToOpenAIStream implements StreamTranslator {
     if (type === 'error' || ev.event === 'error') {
       const e = isObj(obj.error) ? obj.error : obj;
       const message = typeof e.message === 'string' ? e.message : JSON.stringify(e).slice(0, 500);
-      return this.fail(statusFromAnthropicType(e.type), typeof e.type === 'string' ? e.type : undefined, message);
+      return this.fail(statusForError(e.type), typeof e.type === 'string' ? e.type : undefined, message);
     }
     if (type === 'ping') return '';
 

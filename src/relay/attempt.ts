@@ -1,0 +1,239 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Dispatcher } from 'undici';
+import type { Gateway } from '../gateway.js';
+import type { Format } from '../protocol/formats.js';
+import { DIALECTS, type Dialect } from '../protocol/dialect.js';
+import { readErrorBody } from '../protocol/errors.js';
+import type { ConversionContext, Converter } from '../protocol/convert/types.js';
+import { getConverter } from '../protocol/convert/index.js';
+import { parseRetryAfter } from '../routing/cooldown.js';
+import type { LiveMember, Probe } from '../routing/registry.js';
+import type { RequestRecord } from '../telemetry/record.js';
+import { buildUpstreamUrl } from '../upstream/url.js';
+import { upstreamHeaders } from '../upstream/client.js';
+import { readBodyText } from '../upstream/read.js';
+import { keyMasker, keyNeedle } from '../secrets/redact.js';
+import { isClientFault } from './classify.js';
+import { Cut, OwnFault, ours, refusal, transportOutcome, type Outcome } from './outcome.js';
+import type { Downstream } from './downstream.js';
+import { routeHeaders } from './reply.js';
+import { serveAnswer } from './answer.js';
+import { relayStream } from './stream.js';
+
+/** What the request hands each attempt. */
+export interface AttemptInput {
+  client: Format;
+  body: Record<string, unknown>;
+  member: LiveMember;
+  stream: boolean;
+  clientGone: AbortSignal;
+  rec: RequestRecord;
+  /** When the request started (performance.now()). */
+  started: number;
+  /** This attempt probes a cooling member: its first streamed content makes the member ready. */
+  probe: Probe | null;
+  /** The client side of a streamed request (null for a non-streamed one). */
+  down: Downstream | null;
+}
+
+/**
+ * One try of one member: builds the upstream request, calls it, and serves or fails. Owns what
+ * lives as long as the try: the abort signal (client gone, shutdown grace over, timeouts), the
+ * timer, and their cleanup (`close()`, always called by `run()`).
+ */
+export class Attempt {
+  readonly member: LiveMember;
+  readonly client: Dialect;
+  readonly upstream: Dialect;
+  /** Null when the client and the provider speak the same format. */
+  readonly conv: Converter | null;
+  ctx: ConversionContext | null = null;
+  /** Masks the provider's key in upstream text (error bodies and events may echo it). */
+  readonly mask: (text: string) => string;
+  /** Bytes that may start the key: upstream bytes without them are forwarded as they came. */
+  readonly keyNeedle: Buffer | null;
+  /** The member has been shown to work (a stream's first content): counted once, probe slot freed. */
+  proven = false;
+  private readonly ac = new AbortController();
+  private timer: NodeJS.Timeout | null = null;
+  /** The idle timer is lazy: activity only stamps the time, the timer re-arms itself when it fires. */
+  private idleMs = 0;
+  private lastActivity = 0;
+  private readonly onClientGone = () => this.ac.abort(new Cut('client'));
+  private readonly offDrain: () => void;
+
+  constructor(readonly gw: Gateway, readonly req: FastifyRequest, readonly reply: FastifyReply, readonly input: AttemptInput) {
+    this.member = input.member;
+    const format = this.member.provider.format;
+    this.client = DIALECTS[input.client];
+    this.upstream = DIALECTS[format];
+    this.conv = format === input.client ? null : getConverter(input.client, format);
+    this.mask = keyMasker(this.member.provider.apiKey);
+    this.keyNeedle = keyNeedle(this.member.provider.apiKey);
+    input.clientGone.addEventListener('abort', this.onClientGone, { once: true });
+    this.offDrain = gw.lifecycle.onExpire(() => this.ac.abort(new Cut('drain')));
+  }
+
+  get signal(): AbortSignal {
+    return this.ac.signal;
+  }
+
+  /** Cuts the upstream call after `ms` (one deadline at a time). */
+  arm(ms: number, reason: 'first-byte' | 'total'): void {
+    this.disarm();
+    this.timer = setTimeout(() => this.ac.abort(new Cut(reason)), ms);
+  }
+
+  /** From now on, cut the upstream call after `ms` without any activity (see `active()`). */
+  armIdle(ms: number): void {
+    this.disarm();
+    this.idleMs = ms;
+    this.lastActivity = performance.now();
+    const check = (): void => {
+      const quiet = performance.now() - this.lastActivity;
+      if (quiet >= this.idleMs) this.ac.abort(new Cut('idle'));
+      else this.timer = setTimeout(check, this.idleMs - quiet);
+    };
+    this.timer = setTimeout(check, ms);
+  }
+
+  /** The upstream said something: the idle deadline moves on. */
+  active(): void {
+    this.lastActivity = performance.now();
+  }
+
+  disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  close(): void {
+    this.disarm();
+    this.input.clientGone.removeEventListener('abort', this.onClientGone);
+    this.offDrain();
+  }
+
+  /** The first content has come: the member works; the stream is sent on from here. */
+  commit(): void {
+    const { gw, input: a } = this;
+    // Counted now, once; a probe's slot is freed now, not when a long stream ends, so that the
+    // member can be probed again.
+    gw.served(this.member.id, a.probe);
+    this.proven = true;
+    if (a.probe) gw.registry.releaseProbe(a.probe);
+    a.rec.status = 200;
+    a.rec.ttftMs = performance.now() - a.started;
+    a.down!.open(this.member);
+  }
+
+  async run(): Promise<Outcome> {
+    try {
+      return await this.call();
+    } finally {
+      this.close();
+    }
+  }
+
+  private async call(): Promise<Outcome> {
+    const { gw, req, reply, input: a, member } = this;
+    const provider = member.provider;
+    let payload: string;
+    try {
+      const options = provider.options ?? {};
+      let upstreamBody: Record<string, unknown>;
+      if (this.conv) {
+        const r = this.conv.request(a.body, member.model, options);
+        upstreamBody = r.body;
+        this.ctx = r.ctx;
+      } else {
+        // Same format: the body goes as it is but for the model (and what the provider's options ask).
+        upstreamBody = this.upstream.prepare(a.body, member.model, options);
+      }
+      payload = JSON.stringify(upstreamBody);
+    } catch (err) {
+      // Nothing was sent: a request we cannot translate (400) or a bug of ours (500), never the member's failure.
+      return refusal(err instanceof OwnFault ? err : new OwnFault(err), false, member);
+    }
+
+    const url = buildUpstreamUrl(provider.baseUrl, this.upstream.chatPath);
+    const anthropicBeta = req.headers['anthropic-beta'];
+    const anthropicVersion = req.headers['anthropic-version'];
+    const fromAnthropic = a.client === 'anthropic'; // (its version and beta headers travel on)
+    const headers = upstreamHeaders(provider, {
+      stream: a.stream,
+      anthropicVersion: fromAnthropic && typeof anthropicVersion === 'string' ? anthropicVersion : undefined,
+      anthropicBeta: fromAnthropic && typeof anthropicBeta === 'string' && !provider.options?.stripUnsupported ? anthropicBeta : undefined,
+    });
+    if (a.stream) this.arm(gw.config.firstByteTimeoutMs, 'first-byte');
+    else this.arm(gw.config.totalTimeoutMs, 'total');
+
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await gw.upstreams.dispatcher(provider).request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: 'POST',
+        headers,
+        body: payload,
+        signal: this.ac.signal,
+      });
+    } catch (err) {
+      return transportOutcome(err, this.ac.signal);
+    }
+
+    try {
+      const status = res.statusCode;
+      const contentType = String(res.headers['content-type'] ?? '');
+      if (status >= 400) return await this.upstreamError(res, status, contentType);
+      if (a.stream && contentType.includes('text/event-stream')) return await relayStream(this, res);
+      // Non-streamed answer (or a provider that ignored `stream`): read whole, up to the limit
+      // (over it: UpstreamBodyTooLarge, this member's failure, 502).
+      const text = this.mask(await readBodyText(res, gw.config.maxUpstreamBodyBytes));
+      this.disarm();
+      return serveAnswer(this, status, text, contentType);
+    } catch (err) {
+      if (err instanceof OwnFault) return refusal(err, true, member);
+      return transportOutcome(err, this.ac.signal);
+    } finally {
+      if (!res.body.destroyed) res.body.destroy();
+    }
+  }
+
+  /** An upstream error status: the request's own fault (passed back, nothing cools) or the member's failure. */
+  private async upstreamError(res: Dispatcher.ResponseData, status: number, contentType: string): Promise<Outcome> {
+    const { gw, reply, input: a, member } = this;
+    const text = this.mask(await readBodyText(res, gw.config.maxUpstreamBodyBytes));
+    this.disarm();
+    const info = readErrorBody(text);
+    if (isClientFault(status)) {
+      a.rec.error = info?.message ?? text.slice(0, 300);
+      if (gw.telemetry.settings.logBodies) a.rec.responseBody = capBody(text, gw.telemetry.settings.logBodyMaxBytes);
+      const conv = this.conv;
+      const e = conv ? ours(() => conv.error(status, text)) : null;
+      a.rec.status = e ? e.status : status;
+      if (a.down?.opened) {
+        // a long hold opened the stream already: the refusal becomes its error frame
+        await a.down.fail(a.rec.status, a.rec.error);
+        return { kind: 'served', neutral: true };
+      }
+      routeHeaders(reply, member);
+      if (e) reply.code(e.status).header('content-type', 'application/json').send(e.body);
+      else reply.code(status).header('content-type', contentType || 'application/json').send(text);
+      return { kind: 'served', neutral: true };
+    }
+    return {
+      kind: 'failed',
+      failure: {
+        status,
+        message: `HTTP ${status}${info ? `: ${info.message}` : text ? `: ${text.slice(0, 200)}` : ''}`,
+        retryAfter: parseRetryAfter(res.headers['retry-after'], Date.now(), res.headers['retry-after-ms']),
+        body: { text, format: this.member.provider.format, contentType: contentType || 'application/json' },
+      },
+    };
+  }
+}
+
+/** A body for the request log, cut to the configured size. */
+export function capBody(text: string, max: number): string {
+  return text.length > max ? text.slice(0, max) + `… [${text.length - max} more characters]` : text;
+}
