@@ -101,6 +101,7 @@ export class Downstream {
   private tick(): void {
     if (performance.now() - this.lastWriteAt < this.opts.keepAliveMs || this.out.destroyed) return;
     if (!this.opened) {
+      if (this.out.headersSent) return; // answered otherwise (an error status, a replayed answer)
       if (!this.current) return; // between attempts: the next one names its member
       this.open(this.current);
     }
