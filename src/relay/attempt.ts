@@ -68,8 +68,9 @@ export class Attempt {
     this.client = DIALECTS[input.client];
     this.upstream = DIALECTS[format];
     this.conv = format === input.client ? null : getConverter(input.client, format);
-    this.mask = keyMasker(this.member.provider.apiKey);
-    this.keyNeedle = keyNeedle(this.member.provider.apiKey);
+    const masking = maskingFor(this.member.provider);
+    this.mask = masking.mask;
+    this.keyNeedle = masking.needle;
     input.clientGone.addEventListener('abort', this.onClientGone, { once: true });
     this.offDrain = gw.lifecycle.onExpire(() => this.ac.abort(new Cut('drain')));
   }
@@ -231,6 +232,17 @@ export class Attempt {
       },
     };
   }
+}
+
+/** A provider's masker and needle, built once per provider object (a reload makes new objects). */
+const MASKING = new WeakMap<object, { mask: (text: string) => string; needle: Buffer | null }>();
+function maskingFor(provider: { apiKey: string }): { mask: (text: string) => string; needle: Buffer | null } {
+  let m = MASKING.get(provider);
+  if (!m) {
+    m = { mask: keyMasker(provider.apiKey), needle: keyNeedle(provider.apiKey) };
+    MASKING.set(provider, m);
+  }
+  return m;
 }
 
 /** A body for the request log, cut to the configured size. */
