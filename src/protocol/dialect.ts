@@ -56,7 +56,7 @@ export interface Dialect {
   /** The frame that ends a stream in this format with an error. */
   errorFrame(status: number, message: string, type?: string): string;
   /** A request in this format going to a provider of the same format: the model set, and the provider's options applied. */
-  prepare(body: Record<string, unknown>, upstreamModel: string, options: ProviderOptions): Record<string, unknown>;
+  prepare(body: Record<string, unknown>, upstreamModel: string, options: ProviderOptions, dropSigned?: (signature: string) => boolean): Record<string, unknown>;
 }
 
 export const DIALECTS: Record<Format, Dialect> = { anthropic, openai };

@@ -14,9 +14,12 @@ import { type Json, SYNTHETIC_SIGNATURE_PREFIX, isObj } from './util.js';
  *   off for this request ("a final assistant message must start with a thinking block").
  * - with `options.stripUnsupported`: `context_management` is dropped and every `cache_control`
  *   is reduced to `{type:"ephemeral"}` (partial clones reject ttl/scope, P11).
+ * - with `dropSigned`: thinking (and redacted_thinking) blocks whose signature it picks are removed
+ *   the same way (another provider signed them; or, given `() => true`, every one: the retry after
+ *   an upstream refused a signature).
  * `model` is set to `upstreamModel`.
  */
-export function prepareAnthropicPassthrough(body: Json, upstreamModel: string, options: ProviderOptions = {}): Json {
+export function prepareAnthropicPassthrough(body: Json, upstreamModel: string, options: ProviderOptions = {}, dropSigned?: (signature: string) => boolean): Json {
   let out: Json = body.model === upstreamModel ? body : { ...body, model: upstreamModel };
   const set = (key: string, value: unknown): void => {
     if (out === body) out = { ...body };
@@ -38,7 +41,8 @@ export function prepareAnthropicPassthrough(body: Json, upstreamModel: string, o
       let kept: unknown[] | null = null;
       for (let j = 0; j < m.content.length; j++) {
         const b = m.content[j];
-        if (isObj(b) && b.type === 'thinking' && !realSignature(b.signature)) {
+        if (isObj(b) && ((b.type === 'thinking' && (!realSignature(b.signature) || dropSigned?.(b.signature as string)))
+          || (b.type === 'redacted_thinking' && dropSigned !== undefined && typeof b.data === 'string' && dropSigned(b.data)))) {
           kept ??= m.content.slice(0, j);
           if (i === lastAssistant) lastAssistantLostThinking = true;
         } else if (kept) {
