@@ -16,13 +16,20 @@ export function nonEmpty(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** True when the string has a character other than whitespace (without copying it). */
+const NOT_WHITESPACE = /\S/;
+
+/**
+ * True when the string has a character other than whitespace (without copying it). "Whitespace" is
+ * the set `String#trim` and `\s` use: ASCII space/tab/line ends, U+00A0, U+1680, U+2000–U+200A,
+ * U+2028/U+2029, U+202F, U+205F, U+3000, U+FEFF. So a text of one U+2000 (what a model may emit) is
+ * whitespace-only too and must not become an Anthropic text block (P7).
+ */
 export function hasText(s: string): boolean {
-  // Fast path: most texts start with a visible character.
-  if (s === '') return false;
-  const c = s.charCodeAt(0);
-  if (c > 32 && c !== 160) return true;
-  return s.trim() !== '';
+  // Fast path: most texts start with printable ASCII. Anything else — including Unicode spaces above
+  // U+0020, which are not visible — takes the full scan.
+  const c = s.charCodeAt(0); // NaN for ""
+  if (c > 32 && c < 127) return true;
+  return NOT_WHITESPACE.test(s);
 }
 
 /** A finite number, or undefined. */

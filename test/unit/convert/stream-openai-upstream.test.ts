@@ -1,7 +1,7 @@
 /** OpenAI-format upstream → Anthropic client (Claude Code path): §8 cases 39–51 and recorded provider shapes. */
 import { describe, it, expect } from 'vitest';
 import { getConverter } from '../../../src/protocol/convert/index.js';
-import { SYNTHETIC_SIGNATURE_PREFIX } from '../../../src/protocol/convert/util.js';
+import { SYNTHETIC_SIGNATURE_PREFIX, hasText } from '../../../src/protocol/convert/util.js';
 import {
   anthropicEvents, anthropicSdkFinalMessage, assemble, checkAnthropicStream, chunk, ctxOf, openaiSse, runOpenAIUpstream, translate,
 } from './helpers.js';
@@ -322,6 +322,41 @@ describe('stream: OpenAI upstream → Anthropic client, endings and liveness', (
     expect(m2.content).toEqual([{ type: 'text', text: '\na\n\nb' }]);
   });
 
+  it('Unicode whitespace (U+2000, U+2005, U+3000…) alone is whitespace too: no text block (property seed -118443689)', async () => {
+    // The exact chunk sequence of the property counterexample: role chunk with content "" and usage,
+    // then one content fragment of U+2000 EN QUAD, a finish "length" chunk, [DONE]; read in 51-byte pieces.
+    const usage = { prompt_tokens: 1500, completion_tokens: 321, total_tokens: 1821, prompt_tokens_details: { cached_tokens: 1000 } };
+    const base = { id: 'chatcmpl-p', object: 'chat.completion.chunk', created: 1, model: 'm' };
+    const chunks = [
+      { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], usage },
+      { ...base, choices: [{ index: 0, delta: { content: '\u2000' }, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'length' }] },
+      '[DONE]',
+    ];
+    const { text, events, msg } = run(chunks, { split: 51 });
+    expect(events.some((e) => e.data.type === 'content_block_start')).toBe(false);
+    expect(msg.content).toEqual([]);
+    expect(msg.stop_reason).toBe('max_tokens');
+    const sdk = await anthropicSdkFinalMessage(text);
+    expect(sdk.content).toEqual([]);
+    expect(sdk.usage).toMatchObject({ input_tokens: 500, cache_read_input_tokens: 1000, output_tokens: 321 });
+
+    for (const ws of ['\u2005', '\u3000', '\u00a0', '\u1680', '\u202f', '\u205f', '\u2028', '\ufeff', ' \u2000\n']) {
+      expect(run([chunk({ content: ws }), chunk({}, 'stop'), '[DONE]']).msg.content).toEqual([]);
+      // before a tool call: still no text block
+      const tool = run([chunk({ content: ws }), chunk({ tool_calls: [tc(0, 'a', 'F', '{}')] }), chunk({}, 'tool_calls'), '[DONE]']).msg;
+      expect(tool.content.map((b: any) => b.type)).toEqual(['tool_use']);
+      // held, not lost: it leads the text once visible text follows
+      expect(run([chunk({ content: ws }), chunk({ content: 'Hi' }), chunk({}, 'stop'), '[DONE]']).msg.content).toEqual([{ type: 'text', text: `${ws}Hi` }]);
+      // after visible text it is real text and kept
+      expect(run([chunk({ content: 'Hi' }), chunk({ content: ws }), chunk({}, 'stop'), '[DONE]']).msg.content).toEqual([{ type: 'text', text: `Hi${ws}` }]);
+      // after thinking, it stays in front of the visible text that follows
+      const th = run([chunk({ reasoning_content: 'r' }), chunk({ content: ws }), chunk({ content: 'Hi' }), chunk({}, 'stop'), '[DONE]']).msg;
+      expect(th.content.map((b: any) => b.type)).toEqual(['thinking', 'text']);
+      expect(th.content[1]).toEqual({ type: 'text', text: `${ws}Hi` });
+    }
+  });
+
   it('truncated long tool names are restored in stream tool_use blocks', () => {
     const long = 'x'.repeat(80);
     const { body, ctx } = conv.request({ model: 'claude', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: long, input_schema: { type: 'object' } }] }, 'gpt-4o', {});
@@ -335,6 +370,17 @@ describe('stream: OpenAI upstream → Anthropic client, endings and liveness', (
     const out = translate(t, openaiSse(['[DONE]']));
     expect(anthropicEvents(out)[0]!.event).toBe('error');
     expect(t.state!().started).toBe(false);
+  });
+});
+
+describe('hasText (the P7 whitespace test the translators share)', () => {
+  it('agrees with String#trim for every UTF-16 code unit, alone, doubled and before a space', () => {
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      for (const s of [ch, ch + ch, ch + ' ', ' ' + ch]) expect(hasText(s), `U+${c.toString(16).padStart(4, '0')}`).toBe(s.trim() !== '');
+    }
+    expect(hasText('')).toBe(false);
+    expect(hasText('\u2000\u3000 \n\tx')).toBe(true);
   });
 });
 
