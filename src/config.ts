@@ -24,6 +24,11 @@ export interface Config {
   totalTimeoutMs: number;
   maxBodyBytes: number;
   logLevel: string;
+  /**
+   * LOG_FORMAT: `json` (one JSON line per event, for log collectors), `pretty` (one readable line per
+   * event, coloured on a terminal), or `auto` (unset: pretty when stdout is a terminal, else json).
+   */
+  logFormat: 'json' | 'pretty' | 'auto';
   /** Silence on an open stream after which the client gets a keep-alive frame (KEEPALIVE_SECONDS, default 15). */
   keepAliveMs: number;
   /** METRICS_PUBLIC=1: /metrics without the admin token. */
@@ -111,6 +116,7 @@ export function loadConfig(env: Env = process.env): Config {
     totalTimeoutMs: num(env, 'UPSTREAM_TIMEOUT_SECONDS', 600, { min: 0.001 }) * 1000,
     maxBodyBytes: Math.floor(num(env, 'MAX_BODY_MB', 32, { min: 0.001 }) * 1024 * 1024),
     logLevel: logLevel(str(env, 'LOG_LEVEL', 'info')),
+    logFormat: logFormat(str(env, 'LOG_FORMAT', 'auto')),
     keepAliveMs: num(env, 'KEEPALIVE_SECONDS', 15, { min: 0.05 }) * 1000,
     metricsPublic: /^(1|true|yes)$/i.test(env.METRICS_PUBLIC ?? ''),
     adminPasswordFromEnv: env.ADMIN_PASSWORD !== undefined && env.ADMIN_PASSWORD !== '' && env.ADMIN_PASSWORD !== DEFAULT_ADMIN_PASSWORD,
@@ -124,8 +130,12 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 function port(env: Env): number {
-  const p = num(env, 'API_PORT', 8899, { integer: true });
-  if (p > 65535) throw new Error(`API_PORT must be a port number from 0 to 65535, got "${env.API_PORT}"`);
+  const raw = env.API_PORT;
+  if (raw === undefined || raw.trim() === '') return 8899;
+  const p = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || p > 65535) {
+    throw new Error(`API_PORT must be a port number from 1 to 65535 (0: any free port), got "${raw}"`);
+  }
   return p;
 }
 
@@ -158,6 +168,14 @@ function trustProxy(env: Env): string[] {
     }
   }
   return list;
+}
+
+const LOG_FORMATS = ['json', 'pretty', 'auto'] as const;
+
+function logFormat(value: string): Config['logFormat'] {
+  const v = value.toLowerCase();
+  if (!(LOG_FORMATS as readonly string[]).includes(v)) throw new Error(`LOG_FORMAT must be json or pretty (unset: pretty on a terminal, else json), got "${value}"`);
+  return v as Config['logFormat'];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -26,14 +26,29 @@ const AFTER_GRACE_MS = 2000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-/** Opens storage, builds the app and listens. Used by main and by the tests. */
-export async function startGateway(config: Config, log: FastifyBaseLogger): Promise<RunningGateway> {
+/** `startGateway` was stopped (SIGTERM/SIGINT during the start) before it listened; storage is closed again. */
+export class StartCancelled extends Error {
+  constructor() {
+    super('stopped before serving');
+  }
+}
+
+/**
+ * Opens storage, builds the app and listens. Used by main and by the tests. `stop` (main: a signal
+ * during the start) is looked at between the steps: once it is aborted, what was opened is closed
+ * and the start rejects with StartCancelled instead of listening.
+ */
+export async function startGateway(config: Config, log: FastifyBaseLogger, opts: { stop?: AbortSignal } = {}): Promise<RunningGateway> {
+  if (opts.stop?.aborted) throw new StartCancelled();
   const gateway = await Gateway.open(config, log);
-  let app: FastifyInstance;
+  let app: FastifyInstance | null = null;
   try {
+    if (opts.stop?.aborted) throw new StartCancelled();
     app = await buildServer(gateway, log as FastifyInstance['log']);
+    if (opts.stop?.aborted) throw new StartCancelled();
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
+    await app?.close().catch(() => {});
     await gateway.close().catch(() => {});
     throw err;
   }

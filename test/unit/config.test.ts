@@ -17,8 +17,19 @@ describe('loadConfig', () => {
     expect(c.firstByteTimeoutMs).toBe(5000);
     expect(c.logLevel).toBe('warn');
   });
+  it('LOG_FORMAT: auto (follow the terminal) unless json or pretty', () => {
+    expect(loadConfig({}).logFormat).toBe('auto');
+    expect(loadConfig({ LOG_FORMAT: 'JSON' }).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(loadConfig({ API_PORT: '0' }).port).toBe(0);
+    expect(loadConfig({ API_PORT: '65535' }).port).toBe(65535);
+  });
   const bad: [Record<string, string>, string][] = [
     [{ API_PORT: 'abc' }, 'API_PORT'],
+    [{ API_PORT: '70000' }, 'API_PORT'],
+    [{ API_PORT: '-1' }, 'API_PORT'],
+    [{ API_PORT: '80.5' }, 'API_PORT'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
     [{ DEFAULT_COOLDOWN_SECONDS: '-1' }, 'DEFAULT_COOLDOWN_SECONDS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ VIRTUAL_MODEL_TOOL: 'x', VIRTUAL_MODEL_NORMAL: 'x' }, 'VIRTUAL_MODEL'],
