@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import crypto from 'node:crypto';
 import type { PoolName } from '../routing/pools.js';
 import type { CooldownUpdate } from '../routing/registry.js';
+import type { SharedAffinity } from '../routing/affinity.js';
 
 // Both scripts read Redis' own clock (TIME), so replicas whose clocks differ still count one minute.
 const NOW_MS = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
@@ -35,35 +36,91 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
 return 1`;
 
 /**
- * KEYS[1] a member's cooldown; ARGV the new value (JSON), its end (ms), TTL (ms). The later end
- * wins: the key is set only when it holds no end as late. → nil when set, else the stored value.
+ * KEYS[1] a member's cooldown; ARGV the new value (JSON), its end (ms), TTL (ms), the failure's
+ * time (ms). The later end wins: the key is set only when it holds no end as late (the stored one's
+ * `at` then moves up to this failure's, so that a reset older than this failure does not clear it).
+ * A reset marker (`{"reset":at}`) as new as the failure refuses it: the failure is older than the
+ * reset (a notice delivered late). → nil when set, else the stored value.
  * (`until` is a Lua keyword, hence v['until'].)
  */
 const COOL_SCRIPT = `local cur = redis.call('GET', KEYS[1])
+local at = tonumber(ARGV[4])
 if cur then
   local ok, v = pcall(cjson.decode, cur)
-  if ok and type(v) == 'table' and tonumber(v['until']) and tonumber(v['until']) >= tonumber(ARGV[2]) then return cur end
+  if ok and type(v) == 'table' then
+    if tonumber(v['reset']) then
+      if at and tonumber(v['reset']) >= at then return cur end
+    elseif tonumber(v['until']) and tonumber(v['until']) >= tonumber(ARGV[2]) then
+      if at and (not tonumber(v['at']) or tonumber(v['at']) < at) then
+        v['at'] = at
+        cur = cjson.encode(v)
+        redis.call('SET', KEYS[1], cur, 'KEEPTTL')
+      end
+      return cur
+    end
+  end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return false`;
 
-/** What one replica tells the others. `recovered`: a success; the member's failure count is 0 again. */
+/**
+ * KEYS[1] a member's cooldown; ARGV the reset's time (ms), the least TTL of its marker (ms). The
+ * cooldown is replaced by a reset marker `{"reset":at}` kept as long as the cooldown would have
+ * run (a replica that missed the notice learns the reset from it when it reconnects) — unless the
+ * stored cooldown's latest failure came after the reset. → 1 reset, 0 kept.
+ */
+const RESET_SCRIPT = `local cur = redis.call('GET', KEYS[1])
+local at = tonumber(ARGV[1])
+if cur then
+  local ok, v = pcall(cjson.decode, cur)
+  if ok and type(v) == 'table' then
+    if tonumber(v['reset']) and tonumber(v['reset']) >= at then return 1 end
+    if tonumber(v['at']) and tonumber(v['at']) > at then return 0 end
+  end
+end
+local ttl = math.max(redis.call('PTTL', KEYS[1]), tonumber(ARGV[2]))
+redis.call('SET', KEYS[1], cjson.encode({reset = at}), 'PX', ttl)
+return 1`;
+
+/**
+ * What one replica tells the others. `recovered`: a success; the member's failure count is 0 again.
+ * `at` (ms): when the reset or success happened; a failure seen after it stands. `probe`: this
+ * replica probes the member through these slots (announced again while it runs; lapses after
+ * `ttlMs`); `probe-end`: the slots are free.
+ */
 export type ClusterEvent =
   | ({ type: 'cool'; memberId: number } & CooldownUpdate)
-  | { type: 'reset'; memberId: number }
-  | { type: 'recovered'; memberId: number }
+  | { type: 'reset'; memberId: number; at?: number }
+  | { type: 'recovered'; memberId: number; at?: number }
+  | { type: 'probe'; memberId: number; slots: string[]; ttlMs: number }
+  | { type: 'probe-end'; memberId: number; slots: string[] }
   | { type: 'reload' };
+
+/** A member's events not yet shared because Redis could not be reached: the latest of each kind. */
+interface Pending {
+  reset?: number;
+  recovered?: number;
+  cool?: CooldownUpdate & { at: number };
+}
+
+/** How long a reset marker outlives the cooldown it cleared, at least (ms). */
+const RESET_MARKER_MS = 60_000;
 
 /**
  * State shared between gateway replicas through Redis (REDIS_URL):
  * - cooldowns: a key per cooling member (expiring with the cooldown) plus a published notice,
- *   so every replica skips a member the moment any replica cools it;
+ *   so every replica skips a member the moment any replica cools it; a reset turns the key into a
+ *   reset marker for as long as the cooldown would have run, so that a replica that missed the
+ *   notice learns the reset when it reconnects;
+ * - probes: a notice when a replica probes a cooling member, so that the others do not probe it too;
  * - rotation: one ticket counter per pool (INCR), so replicas take turns as one;
  * - configuration: a notice after every admin write, so the others reload from the database.
- * Redis being away never stops a request: each replica falls back to its own state.
+ * Redis being away never stops a request: each replica falls back to its own state, and what it
+ * could not share meanwhile (cooldowns, resets, successes) is sent when Redis answers again.
  */
+
 /** The scripts as ioredis commands: sent once, then called by their SHA (EVALSHA), not re-sent per call. */
-const SCRIPTS = { apgRpm: RPM_SCRIPT, apgAcquire: ACQUIRE_SCRIPT, apgHeartbeat: HEARTBEAT_SCRIPT, apgCool: COOL_SCRIPT };
+const SCRIPTS = { apgRpm: RPM_SCRIPT, apgAcquire: ACQUIRE_SCRIPT, apgHeartbeat: HEARTBEAT_SCRIPT, apgCool: COOL_SCRIPT, apgReset: RESET_SCRIPT };
 type ScriptCall = (key: string, ...args: (string | number)[]) => Promise<unknown>;
 type Scripted<T> = T & Record<keyof typeof SCRIPTS, ScriptCall>;
 
@@ -72,6 +129,13 @@ export class Cluster {
   private readonly cmd: Scripted<Redis>;
   private readonly sub: Redis;
   private readonly channel: string;
+  /** Resets, successes and cooldowns not shared yet (Redis away): sent when it answers again. */
+  private readonly pending = new Map<number, Pending>();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private syncing: Promise<void> | null = null;
+  private syncAgain = false;
+  private closed = false;
+  private onEvent: (e: ClusterEvent) => void = () => {};
 
   private constructor(url: string, private readonly prefix: string, private readonly log: FastifyBaseLogger) {
     const opts = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, connectTimeout: 2000 };
@@ -84,10 +148,14 @@ export class Cluster {
 
   /**
    * Connects (waiting at most a few seconds) and keeps reconnecting in the background if Redis is
-   * away; until it answers, callers fall back to local state. `onReady` runs on every (re)connect.
+   * away; until it answers, callers fall back to local state. On every (re)connect, and each time
+   * the subscription is (re)made, `sync` runs: what this replica could not share meanwhile is sent,
+   * then the cooldowns and resets Redis holds reach `onEvent` (as `cool` / `reset` events); then
+   * `onReady` runs. Subscribing before reading means nothing is missed between the two.
    */
   static async connect(url: string, prefix: string, log: FastifyBaseLogger, onEvent: (e: ClusterEvent) => void, onReady: () => void): Promise<Cluster> {
     const c = new Cluster(url, prefix, log);
+    c.onEvent = onEvent;
     c.sub.on('message', (_channel: string, text: string) => {
       try {
         const msg = JSON.parse(text) as ClusterEvent & { origin?: string };
@@ -95,18 +163,50 @@ export class Cluster {
       } catch { /* ignore foreign messages */ }
     });
     c.sub.on('ready', () => {
-      c.sub.subscribe(c.channel).catch((err) => log.warn({ err: err.message }, 'redis subscribe failed'));
+      c.sub.subscribe(c.channel)
+        .then(() => { if (c.ready) return c.sync(); })
+        .catch((err) => log.warn({ err: err.message }, 'redis subscribe failed'));
     });
-    c.cmd.on('ready', onReady);
-    await Promise.all([
-      c.cmd.connect().catch((err) => log.error({ err: err.message }, 'Redis cannot be reached yet: using local state until it answers')),
-      c.sub.connect().catch(() => {}),
-    ]);
+    c.cmd.on('ready', () => {
+      c.sync().then(onReady, () => {});
+    });
+    // The subscriber connects in the background: its ready check has no command timeout, so a Redis
+    // that takes connections and never answers would hold the start for ever. The command
+    // connection's ready check times out (`commandTimeout`), so this wait is short either way.
+    c.sub.connect().catch(() => {});
+    await c.cmd.connect().catch((err) => log.error({ err: err.message }, 'Redis cannot be reached yet: using local state until it answers'));
     return c;
   }
 
   get ready(): boolean {
     return this.cmd.status === 'ready';
+  }
+
+  /**
+   * Sends what waited for Redis, then reads the cooldowns and reset markers it holds into
+   * `onEvent`. Concurrent calls coalesce into one more run. Failures are logged (and what could
+   * not be sent stays queued for the next attempt).
+   */
+  sync(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      try {
+        do {
+          this.syncAgain = false;
+          if (!this.ready) return;
+          await this.flush();
+          for (const e of await this.cooldowns()) this.onEvent(e);
+        } while (this.syncAgain);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'could not read shared cooldowns');
+      } finally {
+        this.syncing = null;
+      }
+    })();
+    return this.syncing;
   }
 
   /** The next rotation ticket of a pool, or null when Redis cannot answer right now. */
@@ -117,6 +217,30 @@ export class Cluster {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * Conversations' members shared by all replicas (CONTRACT "Conversations"): `<prefix>conv:<id>`
+   * holds the member id, expiring after `idleMs` without a turn. A lookup that Redis cannot
+   * answer in its command timeout gives null (the replica's own table answers then).
+   */
+  affinityStore(idleMs: number): SharedAffinity {
+    return {
+      get: async (conversation) => {
+        if (!this.ready) return null;
+        try {
+          const v = await this.cmd.get(`${this.prefix}conv:${conversation}`);
+          const id = v === null ? NaN : Number(v);
+          return Number.isInteger(id) ? id : null;
+        } catch {
+          return null;
+        }
+      },
+      set: (conversation, memberId) => {
+        if (!this.ready) return;
+        this.cmd.set(`${this.prefix}conv:${conversation}`, String(memberId), 'PX', idleMs).catch(() => { /* the local table has it */ });
+      },
+    };
   }
 
   /**
@@ -169,43 +293,137 @@ export class Cluster {
   /**
    * Records a cooldown in `<prefix>cool:<memberId>` unless one ending as late is there already
    * (an atomic compare in a script), and tells the other replicas. Resolves to the stored, later
-   * cooldown when there was one (nothing is published then), else null.
+   * cooldown when there was one (nothing is published then), else null. While Redis cannot be
+   * reached the cooldown waits in a queue and is shared when it answers again (if still running).
    */
   async shareCooldown(memberId: number, c: CooldownUpdate): Promise<CooldownUpdate | null> {
-    if (!this.ready) return null;
-    try {
-      const ttl = Math.max(1, Math.ceil(c.until - Date.now()));
-      const value = JSON.stringify({ until: c.until, lastError: c.lastError, kind: c.kind ?? null, failures: c.failures ?? 0 });
-      const stored = (await this.cmd.apgCool(`${this.prefix}cool:${memberId}`, value, c.until, ttl)) as string | null;
-      if (stored) return readCooldown(stored);
-      await this.cmd.publish(this.channel, JSON.stringify({ type: 'cool', memberId, ...c, origin: this.origin }));
+    const at = c.at ?? Date.now();
+    if (!this.ready) {
+      this.queue(memberId, { cool: { ...c, at } });
       return null;
+    }
+    try {
+      return await this.sendCooldown(memberId, { ...c, at });
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'could not share a cooldown through redis');
+      this.log.warn({ err: (err as Error).message }, 'could not share a cooldown through redis; it is sent when redis answers again');
+      this.queue(memberId, { cool: { ...c, at } });
       return null;
     }
   }
 
+  private async sendCooldown(memberId: number, c: CooldownUpdate & { at: number }): Promise<CooldownUpdate | null> {
+    const ttl = Math.ceil(c.until - Date.now());
+    if (ttl <= 0) return null; // over already: nothing to share
+    const value = JSON.stringify({ until: c.until, lastError: c.lastError, kind: c.kind ?? null, failures: c.failures ?? 0, at: c.at });
+    const stored = (await this.cmd.apgCool(`${this.prefix}cool:${memberId}`, value, c.until, ttl, c.at)) as string | null;
+    if (stored) return readCooldown(stored);
+    await this.cmd.publish(this.channel, JSON.stringify({ type: 'cool', memberId, ...c, origin: this.origin }));
+    return null;
+  }
+
+  /**
+   * Tells the other replicas. A reset replaces the member's shared cooldown with a reset marker
+   * (unless that cooldown's latest failure is newer than the reset). Resets and successes that
+   * cannot be sent now (Redis away or not answering) wait in a queue and are sent, in the order
+   * they happened, when Redis answers again; probe notices and reload notices are not kept.
+   */
   async publish(e: ClusterEvent): Promise<void> {
-    if (!this.ready) return;
     if (e.type === 'cool') {
       const { type: _type, memberId, ...c } = e;
       await this.shareCooldown(memberId, c);
       return;
     }
-    try {
-      if (e.type === 'reset') {
-        await this.cmd.del(`${this.prefix}cool:${e.memberId}`);
+    if (e.type === 'reset' || e.type === 'recovered') {
+      const at = e.at ?? Date.now();
+      const later: Pending = e.type === 'reset' ? { reset: at } : { recovered: at };
+      if (!this.ready) return this.queue(e.memberId, later);
+      try {
+        if (e.type === 'reset') await this.sendReset(e.memberId, at);
+        else await this.cmd.publish(this.channel, JSON.stringify({ ...e, at, origin: this.origin }));
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'could not share state through redis; it is sent when redis answers again');
+        this.queue(e.memberId, later);
       }
+      return;
+    }
+    if (!this.ready) return;
+    try {
       await this.cmd.publish(this.channel, JSON.stringify({ ...e, origin: this.origin }));
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not share state through redis');
     }
   }
 
-  /** Cooldowns other replicas recorded (read at start and on every reconnect). */
-  async cooldowns(): Promise<({ memberId: number } & CooldownUpdate)[]> {
-    const out: ({ memberId: number } & CooldownUpdate)[] = [];
+  private async sendReset(memberId: number, at: number): Promise<void> {
+    await this.cmd.apgReset(`${this.prefix}cool:${memberId}`, at, RESET_MARKER_MS);
+    await this.cmd.publish(this.channel, JSON.stringify({ type: 'reset', memberId, at, origin: this.origin }));
+  }
+
+  /** Keeps an event for later (the latest of each kind per member) and makes sure a retry comes. */
+  private queue(memberId: number, p: Pending): void {
+    const cur = this.pending.get(memberId) ?? {};
+    if (p.reset !== undefined && (cur.reset === undefined || p.reset > cur.reset)) cur.reset = p.reset;
+    if (p.recovered !== undefined && (cur.recovered === undefined || p.recovered > cur.recovered)) cur.recovered = p.recovered;
+    if (p.cool) {
+      const a = cur.cool;
+      const b = p.cool;
+      cur.cool = !a ? b : { ...(b.until >= a.until ? b : a), at: Math.max(a.at, b.at) }; // the later end, the latest failure
+    }
+    this.pending.set(memberId, cur);
+    this.scheduleRetry();
+  }
+
+  /** While something waits, try again every second (a command may fail while the connection stays up). */
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.ready && this.pending.size) void this.sync();
+      if (this.pending.size) this.scheduleRetry();
+    }, 1000);
+    this.retryTimer.unref();
+  }
+
+  /** Sends what waited, each member's events in the order they happened (an older one left out). */
+  private async flush(): Promise<void> {
+    for (const [memberId, p] of [...this.pending]) {
+      if (!this.ready) return;
+      if (this.pending.get(memberId) === p) this.pending.delete(memberId);
+      const steps: [number, () => Promise<unknown>][] = [];
+      if (p.reset !== undefined) {
+        const at = p.reset;
+        steps.push([at, () => this.sendReset(memberId, at)]);
+      }
+      if (p.recovered !== undefined && !(p.reset !== undefined && p.reset >= p.recovered)) {
+        const at = p.recovered;
+        steps.push([at, () => this.cmd.publish(this.channel, JSON.stringify({ type: 'recovered', memberId, at, origin: this.origin }))]);
+      }
+      if (p.cool && !(p.reset !== undefined && p.reset >= p.cool.at)) {
+        const c = p.cool;
+        steps.push([c.at, async () => {
+          const later = await this.sendCooldown(memberId, c);
+          if (later) this.onEvent({ type: 'cool', memberId, ...later });
+        }]);
+      }
+      steps.sort((x, y) => x[0] - y[0]);
+      try {
+        for (const [, step] of steps) await step();
+      } catch (err) {
+        this.queue(memberId, p); // all of it again: every step may be repeated
+        throw err;
+      }
+    }
+  }
+
+  /** Announces a probe taken here (again while it runs, within `ttlMs`), or its end. Not queued. */
+  announceProbe(e: Extract<ClusterEvent, { type: 'probe' | 'probe-end' }>): void {
+    if (!this.ready) return;
+    this.cmd.publish(this.channel, JSON.stringify({ ...e, origin: this.origin })).catch(() => {});
+  }
+
+  /** Cooldowns and reset markers Redis holds (read at start and on every reconnect), as events. */
+  async cooldowns(): Promise<ClusterEvent[]> {
+    const out: ClusterEvent[] = [];
     let cursor = '0';
     do {
       const [next, keys] = await this.cmd.scan(cursor, 'MATCH', `${this.prefix}cool:*`, 'COUNT', 200);
@@ -214,8 +432,15 @@ export class Cluster {
         const values = await this.cmd.mget(...keys);
         keys.forEach((k, i) => {
           const v = values[i];
-          const c = v ? readCooldown(v) : null;
-          if (c) out.push({ memberId: Number(k.slice(k.lastIndexOf(':') + 1)), ...c });
+          if (!v) return;
+          const memberId = Number(k.slice(k.lastIndexOf(':') + 1));
+          const at = readReset(v);
+          if (at !== null) {
+            out.push({ type: 'reset', memberId, at });
+            return;
+          }
+          const c = readCooldown(v);
+          if (c) out.push({ type: 'cool', memberId, ...c });
         });
       }
     } while (cursor !== '0');
@@ -223,21 +448,34 @@ export class Cluster {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.sub.disconnect();
     this.cmd.disconnect();
+  }
+}
+
+/** A reset marker's time, or null when the value is not one. */
+function readReset(text: string): number | null {
+  try {
+    const v = JSON.parse(text) as { reset?: unknown };
+    return typeof v.reset === 'number' ? v.reset : null;
+  } catch {
+    return null;
   }
 }
 
 /** A stored cooldown value (JSON), or null when it is not one. */
 function readCooldown(text: string): CooldownUpdate | null {
   try {
-    const v = JSON.parse(text) as { until?: unknown; lastError?: unknown; kind?: unknown; failures?: unknown };
+    const v = JSON.parse(text) as { until?: unknown; lastError?: unknown; kind?: unknown; failures?: unknown; at?: unknown };
     if (typeof v.until !== 'number') return null;
     return {
       until: v.until,
       lastError: typeof v.lastError === 'string' ? v.lastError : '',
       kind: typeof v.kind === 'string' ? (v.kind as CooldownUpdate['kind']) : null,
       failures: typeof v.failures === 'number' ? v.failures : undefined,
+      at: typeof v.at === 'number' ? v.at : undefined,
     };
   } catch {
     return null;

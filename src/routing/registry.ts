@@ -12,14 +12,28 @@ export interface LiveMember extends Member {
   failures: number;
   /** Why the running cooldown was set; null when not known (read back from the database). */
   cooldownKind: CooldownKind | null;
+  /**
+   * When the latest failure behind the running cooldown happened (ms, the clock of the replica that
+   * saw it); null when not known. A reset older than this does not clear the cooldown.
+   */
+  cooledAt: number | null;
 }
 
-/** What a cooldown notice carries: its end, its reason, and (when known) its kind and count. */
+/** What a cooldown notice carries: its end, its reason, and (when known) its kind, count and time. */
 export interface CooldownUpdate {
   until: number;
   lastError: string;
   kind?: CooldownKind | null;
   failures?: number;
+  /** When the failure happened (ms). Given, it makes the member's `cooledAt` at least this. */
+  at?: number;
+}
+
+/** How a reset is applied: `at` when it happened (a cooldown set later stands); `remote`: heard
+ *  from another replica, whose write of the cleared row to the database may still be on its way. */
+export interface ResetOptions {
+  at?: number;
+  remote?: boolean;
 }
 
 /** A probe slot held by one request: released exactly once, whatever happens to the request. */
@@ -46,12 +60,62 @@ export class Registry {
   };
   /** Probe slots taken: slot → the member being probed through it. */
   private readonly probes = new Map<string, number>();
+  /** Probe slots other replicas announced: slot → the member and when the announcement lapses (ms). */
+  private readonly remoteProbes = new Map<string, { memberId: number; until: number }>();
+  /** Told when this process takes (`true`) or frees (`false`) a probe slot: the gateway tells the other replicas. */
+  onProbe: ((probe: Probe, taken: boolean) => void) | null = null;
+  /** Counts reads of the table (see `beginRead`) and settled writes of resets, in one order. */
+  private seq = 0;
+  /** Per member: resets still being written to the database, the `seq` when the last one was
+   *  written, the end the last reset cleared, and the latest end that stored rows must not bring
+   *  back (cleared by another replica's reset, or by a reset here whose write failed). */
+  private readonly resets = new Map<number, { writing: number; written: number; cleared: number | null; clearedUntil: number | null }>();
 
   /**
-   * Replaces the table. Cooldowns already known in memory win over stored ones ending no later
-   * (keeping their kind); failure counts are carried over.
+   * Call before reading the table from the database; hand the number to `load`. It tells which
+   * stored cooldowns may be older than a reset made here (see `load`).
    */
-  load(providers: Provider[], members: Member[]): void {
+  beginRead(): number {
+    return ++this.seq;
+  }
+
+  /**
+   * A reset of `memberId` is being written to the database: until the returned function is called
+   * (once the write settled), and for reads begun before that, a stored cooldown of this member is
+   * older than the reset and `load` ignores it. Called with `false` (the write failed), stored ends
+   * up to the one that reset cleared stay ignored.
+   */
+  storing(memberId: number): (written?: boolean) => void {
+    const r = this.resetState(memberId);
+    r.writing++;
+    let done = false;
+    return (written = true) => {
+      if (done) return;
+      done = true;
+      r.writing--;
+      r.written = ++this.seq;
+      if (!written) this.ignoreStoredUpTo(r, r.cleared);
+    };
+  }
+
+  private resetState(memberId: number) {
+    let r = this.resets.get(memberId);
+    if (!r) this.resets.set(memberId, (r = { writing: 0, written: 0, cleared: null, clearedUntil: null }));
+    return r;
+  }
+
+  private ignoreStoredUpTo(r: { clearedUntil: number | null }, until: number | null): void {
+    if (until !== null && (r.clearedUntil === null || until > r.clearedUntil)) r.clearedUntil = until;
+  }
+
+  /**
+   * Replaces the table. Memory is authoritative for cooldowns: a stored cooldown is taken only
+   * when it ends later than the one known here, and then the kind known here stays. A stored row
+   * that may be older than a reset made here is ignored: read (`readSeq` from `beginRead`) before
+   * that reset's own write settled, or ending no later than a cooldown another replica's reset
+   * cleared. Failure counts are carried over.
+   */
+  load(providers: Provider[], members: Member[], readSeq?: number): void {
     const previous = this.membersById;
     this.providersById = new Map(providers.map((p) => [p.id, p]));
     this.membersById = new Map();
@@ -59,14 +123,24 @@ export class Registry {
     for (const m of members) {
       const provider = this.providersById.get(m.providerId);
       if (!provider || !byPool[m.pool]) continue;
-      const live: LiveMember = { ...m, provider, failures: 0, cooldownKind: null };
+      const live: LiveMember = { ...m, provider, failures: 0, cooldownKind: null, cooledAt: null };
       const prev = previous.get(m.id);
       if (prev) {
         live.failures = prev.failures;
-        if (prev.cooldownUntil !== null && prev.cooldownUntil >= (live.cooldownUntil ?? 0)) {
+        const r = this.resets.get(m.id);
+        const stale = live.cooldownUntil !== null && r !== undefined && (
+          (readSeq !== undefined && (r.writing > 0 || readSeq < r.written))
+          || (r.clearedUntil !== null && live.cooldownUntil <= r.clearedUntil));
+        if (stale || (prev.cooldownUntil !== null && prev.cooldownUntil >= (live.cooldownUntil ?? 0))) {
+          // memory wins: its cooldown (or none, after a reset), with its reason and kind
           live.cooldownUntil = prev.cooldownUntil;
           live.lastError = prev.lastError;
           live.cooldownKind = prev.cooldownKind;
+          live.cooledAt = prev.cooledAt;
+        } else if (prev.cooldownUntil !== null) {
+          // the stored end is later (another replica, without Redis): it wins, the kind known here stays
+          live.cooldownKind = prev.cooldownKind;
+          live.cooledAt = prev.cooledAt;
         }
       }
       this.membersById.set(m.id, live);
@@ -76,6 +150,7 @@ export class Registry {
       byPool[pool].sort((a, b) => a.providerId - b.providerId || a.id - b.id);
       for (const old of this.byPool[pool]) if (!this.membersById.has(old.id)) this.rotations[pool].forget(old.id);
     }
+    for (const id of this.resets.keys()) if (!this.membersById.has(id)) this.resets.delete(id);
     this.byPool = byPool;
   }
 
@@ -133,29 +208,60 @@ export class Registry {
     let best: LiveMember | null = null;
     for (const m of this.byPool[pool]) {
       if (exclude.has(m.id) || this.state(m, now) !== 'cooling' || !isProbeable(m.cooldownKind)) continue;
-      if (probeSlots(m).some((s) => this.probes.has(s)) || (accept && !accept(m))) continue;
+      if (probeSlots(m).some((s) => this.slotTaken(s, now)) || (accept && !accept(m))) continue;
       if (!best || m.cooldownUntil! < best.cooldownUntil! || (m.cooldownUntil === best.cooldownUntil && m.id < best.id)) best = m;
     }
     if (!best) return null;
     const slots = probeSlots(best);
     for (const s of slots) this.probes.set(s, best.id);
-    return { member: best, slots, until: best.cooldownUntil! };
+    const probe = { member: best, slots, until: best.cooldownUntil! };
+    this.onProbe?.(probe, true);
+    return probe;
   }
 
   /** Frees a probe's slots (idempotent). */
   releaseProbe(probe: Probe): void {
-    for (const s of probe.slots) if (this.probes.get(s) === probe.member.id) this.probes.delete(s);
+    let freed = false;
+    for (const s of probe.slots) {
+      if (this.probes.get(s) === probe.member.id) {
+        this.probes.delete(s);
+        freed = true;
+      }
+    }
+    if (freed) this.onProbe?.(probe, false);
   }
 
-  /** Is a probe request running on this member now? */
-  probing(memberId: number): boolean {
-    for (const id of this.probes.values()) if (id === memberId) return true;
+  /** Is this slot held, here or (announced and not lapsed) by another replica? */
+  private slotTaken(slot: string, now: number): boolean {
+    if (this.probes.has(slot)) return true;
+    const r = this.remoteProbes.get(slot);
+    if (!r) return false;
+    if (r.until > now) return true;
+    this.remoteProbes.delete(slot);
     return false;
   }
 
-  /** Is a probe request running on some member of `pool`? */
-  probingIn(pool: PoolName): boolean {
+  /** Another replica took these probe slots, for `ttlMs` unless it announces them again or frees them. */
+  remoteProbe(memberId: number, slots: readonly string[], ttlMs: number, now = Date.now()): void {
+    for (const s of slots) this.remoteProbes.set(s, { memberId, until: now + ttlMs });
+  }
+
+  /** Another replica freed these probe slots. */
+  remoteProbeEnd(memberId: number, slots: readonly string[]): void {
+    for (const s of slots) if (this.remoteProbes.get(s)?.memberId === memberId) this.remoteProbes.delete(s);
+  }
+
+  /** Is a probe request running on this member now (here or on another replica)? */
+  probing(memberId: number, now = Date.now()): boolean {
+    for (const id of this.probes.values()) if (id === memberId) return true;
+    for (const r of this.remoteProbes.values()) if (r.memberId === memberId && r.until > now) return true;
+    return false;
+  }
+
+  /** Is a probe request running on some member of `pool` (here or on another replica)? */
+  probingIn(pool: PoolName, now = Date.now()): boolean {
     for (const id of this.probes.values()) if (this.membersById.get(id)?.pool === pool) return true;
+    for (const r of this.remoteProbes.values()) if (r.until > now && this.membersById.get(r.memberId)?.pool === pool) return true;
     return false;
   }
 
@@ -180,7 +286,9 @@ export class Registry {
 
   /**
    * Marks a member as cooling until `c.until` (ms). Never shortens: a cooldown ending later stays,
-   * with its kind. The reason always becomes the last error; the failure count only goes up here.
+   * with its kind. The reason always becomes the last error; the failure count only goes up here;
+   * `cooledAt` only moves later (a failure absorbed by a longer running cooldown still counts as
+   * its latest).
    */
   cool(memberId: number, c: CooldownUpdate): LiveMember | undefined {
     const m = this.membersById.get(memberId);
@@ -193,25 +301,38 @@ export class Registry {
       }
       m.lastError = c.lastError;
       if (c.failures !== undefined && c.failures > m.failures) m.failures = c.failures;
+      if (c.at !== undefined && (m.cooledAt === null || c.at > m.cooledAt)) m.cooledAt = c.at;
     }
     return m;
   }
 
-  /** Clears a member's cooldown and its failure count (its last error stays as history). */
-  reset(memberId: number): LiveMember | undefined {
+  /**
+   * Clears a member's cooldown and its failure count (its last error stays as history). With `at`,
+   * a cooldown whose latest failure came after `at` stands (a reset delivered late, or racing a new
+   * failure, does not undo it). `remote`: the stored row may still hold the cleared cooldown for a
+   * moment, so `load` ignores stored ends up to the one cleared. Returns the member when cleared.
+   */
+  reset(memberId: number, opts: ResetOptions = {}): LiveMember | undefined {
     const m = this.membersById.get(memberId);
-    if (m) {
-      m.cooldownUntil = null;
-      m.cooldownKind = null;
-      m.failures = 0;
-    }
+    if (!m) return undefined;
+    if (opts.at !== undefined && m.cooledAt !== null && m.cooledAt > opts.at) return undefined;
+    const r = this.resetState(memberId);
+    r.cleared = m.cooldownUntil;
+    if (opts.remote) this.ignoreStoredUpTo(r, m.cooldownUntil);
+    m.cooldownUntil = null;
+    m.cooldownKind = null;
+    m.cooledAt = null;
+    m.failures = 0;
     return m;
   }
 
-  /** A success elsewhere: the member's failures in a row start again from 0 (its cooldown stays). */
-  clearFailures(memberId: number): void {
+  /**
+   * A success elsewhere: the member's failures in a row start again from 0 (its cooldown stays).
+   * With `at`, a failure seen after it keeps its count.
+   */
+  clearFailures(memberId: number, at?: number): void {
     const m = this.membersById.get(memberId);
-    if (m) m.failures = 0;
+    if (m && !(at !== undefined && m.cooledAt !== null && m.cooledAt > at)) m.failures = 0;
   }
 }
 

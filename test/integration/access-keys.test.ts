@@ -2,7 +2,8 @@ import http from 'node:http';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { startUpstream, streamEvents, type Upstream } from '../helpers/upstream.js';
+import { until } from '../helpers/wait.js';
 import { addProvider, anthropicBody, getPools, openaiBody, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
@@ -171,12 +172,22 @@ describe('access keys', () => {
 
   it('over maxConcurrent: 429 while one request runs, accepted again once it ends', async () => {
     const k = await createKey({ name: 'one-at-a-time', maxConcurrent: 1 });
-    up.queue.push({ kind: 'slow-stream', events: 4, intervalMs: 150 });
+    // the first request runs until the test lets its upstream answer
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    up.queue.push({ kind: 'custom', handle: (_req, body, res) => {
+      void gate.then(() => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(streamEvents('anthropic', body.model, 2).join(''));
+      });
+    } });
+    const before = up.requests.length;
     const running = post(`${gw.url}/v1/messages`, anthropicBody('sonnet', { stream: true }), { 'x-api-key': k.key });
-    await new Promise((r) => setTimeout(r, 150));
+    await until(async () => up.requests.length > before, 'the first request to reach the upstream');
     const second = await post(`${gw.url}/v1/messages`, anthropicBody(), { 'x-api-key': k.key });
     expect(second.status).toBe(429);
     expect(second.headers.get('retry-after')).toBe('1');
+    release();
     expect((await running).status).toBe(200);
     expect((await post(`${gw.url}/v1/messages`, anthropicBody(), { 'x-api-key': k.key })).status).toBe(200);
   });
@@ -202,6 +213,7 @@ describe('access keys', () => {
 
   it('logs and statistics carry the key; logs filter by key; the key list shows use', async () => {
     const k = await createKey({ name: 'bob' });
+    const sent = Date.now();
     expect((await post(`${gw.url}/v1/messages`, anthropicBody(), { 'x-api-key': k.key })).status).toBe(200);
     expect((await post(`${gw.url}/v1/chat/completions`, openaiBody('opus'), { 'x-api-key': k.key })).status).toBe(503); // no member in advanced
     await gw.gateway.telemetry.flush();
@@ -211,7 +223,9 @@ describe('access keys', () => {
     const listed = (await gw.admin('GET', '/admin/keys')).body.keys.find((x: any) => x.id === k.id);
     expect(listed.usage).toMatchObject({ requests: 2, errors: 1 });
     expect(listed.usage.outputTokens).toBeGreaterThan(0);
-    expect(Date.parse(listed.lastUsedAt)).toBeGreaterThan(Date.now() - 60_000);
+    // set while the requests ran: between the clock read before the first and now
+    expect(Date.parse(listed.lastUsedAt)).toBeGreaterThanOrEqual(sent);
+    expect(Date.parse(listed.lastUsedAt)).toBeLessThanOrEqual(Date.now());
     const stats = await gw.admin('GET', '/admin/stats?window=1h');
     const row = stats.body.byKey.find((x: any) => x.keyId === k.id);
     expect(row).toMatchObject({ keyName: 'bob', requests: 2, errors: 1 });

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { completion, startUpstream, type Behaviour, type Upstream } from '../helpers/upstream.js';
+import { completion, startUpstream, streamEvents, type Behaviour, type Upstream } from '../helpers/upstream.js';
 import { addProvider, anthropicBody, getPools, memberOf, openaiBody, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { anthropicToOpenAI, openaiToAnthropic } from '../../src/protocol/convert/index.js';
 import type { StreamTranslator } from '../../src/protocol/convert/types.js';
@@ -262,16 +262,25 @@ describe('a body over MAX_BODY_MB', () => {
   });
 });
 
-/** Sends headers and part of a body on a raw socket, then waits; resolves with what came back and when the socket closed. */
-function slowUpload(url: string, path: string): Promise<{ text: string; closedAfterMs: number }> {
+/**
+ * Sends headers and part of a body on a raw socket, then waits; resolves with what came back once
+ * the socket closed. `markMs`: a timer set just before sending (so, in this one process, before
+ * the gateway's own upload timer starts); `atMark` is what had come back when it fired.
+ */
+function slowUpload(url: string, path: string, markMs?: number): Promise<{ text: string; atMark: { text: string; closed: boolean } | null }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const socket = net.connect(Number(port), hostname);
     let text = '';
+    let closed = false;
+    let atMark: { text: string; closed: boolean } | null = null;
+    if (markMs !== undefined) setTimeout(() => { atMark = { text, closed }; }, markMs);
+    const socket = net.connect(Number(port), hostname);
     socket.on('data', (d) => { text += d.toString('utf8'); });
     socket.on('error', reject);
-    socket.on('close', () => resolve({ text, closedAfterMs: Date.now() - started }));
+    socket.on('close', () => {
+      closed = true;
+      resolve({ text, atMark });
+    });
     socket.write(`POST ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":"sonnet",`);
     setTimeout(() => socket.destroy(), 10_000).unref();
   });
@@ -280,9 +289,11 @@ function slowUpload(url: string, path: string): Promise<{ text: string; closedAf
 describe('REQUEST_TIMEOUT_SECONDS: a slow upload gets 408', () => {
   it.each(['anthropic', 'openai'] as const)('%s client: headers and part of the body, then nothing: 408 in its format and the connection closed; the gateway keeps serving', async (entry) => {
     const { g, u } = await oneMember(entry, { REQUEST_TIMEOUT_SECONDS: '1' });
-    const { text, closedAfterMs } = await slowUpload(g.url, entryPath(entry));
+    // It waited for REQUEST_TIMEOUT_SECONDS, proven by order: a 900 ms timer set before the request
+    // was sent (so before the gateway's 1 s timer, in this same process) fired while nothing had come back.
+    const { text, atMark } = await slowUpload(g.url, entryPath(entry), 900);
+    expect(atMark).toEqual({ text: '', closed: false });
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
-    expect(closedAfterMs).toBeGreaterThanOrEqual(900); // it waited for REQUEST_TIMEOUT_SECONDS (a lower bound: never flaky)
     expectErrorIn(entry, JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)), entry === 'anthropic' ? 'timeout_error' : 'timeout');
     expect(text).toContain('REQUEST_TIMEOUT_SECONDS');
     expect(u.requests).toHaveLength(0);
@@ -291,14 +302,37 @@ describe('REQUEST_TIMEOUT_SECONDS: a slow upload gets 408', () => {
 
   it('a streamed answer longer than REQUEST_TIMEOUT_SECONDS is not cut', async () => {
     const { g, u } = await oneMember('anthropic', { REQUEST_TIMEOUT_SECONDS: '1' });
-    u.fallback = { kind: 'slow-stream', events: 8, intervalMs: 250 };
-    const started = Date.now();
-    const r = await post(`${g.url}/v1/messages`, anthropicBody('sonnet', { stream: true }));
-    expect(Date.now() - started).toBeGreaterThan(1500);
-    expect(r.status).toBe(200);
-    expect(r.text).toContain('piece7');
-    expect(r.text).toContain('event: message_stop');
-    expect(r.text).not.toContain('event: error');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    u.fallback = { kind: 'custom', handle: (_req, body, res) => {
+      const evs = streamEvents('anthropic', body.model, 8);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(evs.slice(0, 3).join('')); // message_start, the block's start, its first text
+      void gate.then(() => res.end(evs.slice(3).join('')));
+    } };
+    const res = await fetch(`${g.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(anthropicBody('sonnet', { stream: true })) });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let text = '';
+    while (!text.includes('piece0')) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += dec.decode(value, { stream: true });
+    }
+    // Proven by order, not by a clock: a request sent after this one, that stops sending, gets its
+    // 408; had this one's upload timer still run, it would have fired first and cut the stream.
+    const later = await slowUpload(g.url, '/v1/messages');
+    expect(later.text).toMatch(/^HTTP\/1\.1 408 /);
+    release();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += dec.decode(value, { stream: true });
+    }
+    expect(text).toContain('piece7');
+    expect(text).toContain('event: message_stop');
+    expect(text).not.toContain('event: error');
   });
 });
 

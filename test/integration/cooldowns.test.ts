@@ -1,4 +1,6 @@
 import net from 'node:net';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../helpers/wait.js';
 import { completion, startUpstream, type Behaviour, type Upstream } from '../helpers/upstream.js';
@@ -465,5 +467,61 @@ describe('probes and failures that overlap (review findings)', () => {
     const m = await member(g, memberIds[0]!);
     expect(m.failures).toBe(1);
     expectCooldown(m, t0, t1, 60);
+  });
+});
+
+describe('a table reload racing a reset or a fresh cooldown (memory wins; a stale stored row never comes back)', () => {
+  /**
+   * A member escalated to 120 s (stored), then a probe that succeeds while another connection holds
+   * the database's write lock: the reset is in memory, its write waits on the lock, and a reload
+   * (an admin change here or on another replica, the PostgreSQL poll) reads the old row meanwhile.
+   */
+  async function resetWhileStoredRowIsOld() {
+    const g = await gateway({ DEFAULT_COOLDOWN_SECONDS: '60', MAX_COOLDOWN_SECONDS: '900' });
+    const u = await upstream('anthropic', 'solo');
+    const { memberIds: [id] } = await addProvider(g, { name: 'solo', baseUrl: u.url, format: 'anthropic' }, 'normal', ['m']);
+    u.fallback = { kind: 'status', status: 500 };
+    expect((await ask(g, 'anthropic', false)).status).toBe(500);
+    expect((await ask(g, 'anthropic', false)).status).toBe(500); // a probe, failed: 120 s
+    const long = Date.parse((await member(g, id!)).cooldownUntil);
+    const stored = async () => (await g.gateway.repo.listMembers()).find((m) => m.id === id)!.cooldownUntil;
+    await until(async () => (await stored()) === long, 'the 120 s cooldown to be stored');
+    const locker = new Database(path.join(g.dataDir, 'gateway.db'));
+    locker.exec('BEGIN EXCLUSIVE');
+    u.fallback = { kind: 'ok' };
+    expect((await ask(g, 'anthropic', false)).status).toBe(200); // the probe succeeds: reset in memory
+    expect(await member(g, id!)).toMatchObject({ state: 'ready', failures: 0 });
+    expect(await stored()).toBe(long); // the reset's write has not landed
+    return { g, u, id: id!, long, stored, unlock: () => { locker.exec('COMMIT'); locker.close(); } };
+  }
+
+  it('a reload that read the row before the reset was written leaves the member ready', async () => {
+    const { g, id, long, stored, unlock } = await resetWhileStoredRowIsOld();
+    try {
+      await g.gateway.reload();
+      expect(await stored()).toBe(long); // it did read the old cooldown…
+      expect(await member(g, id)).toMatchObject({ state: 'ready', failures: 0, cooldownUntil: null }); // …and kept the reset
+    } finally {
+      unlock();
+    }
+    await until(async () => (await stored()) === null, 'the reset to be stored');
+    await g.gateway.reload();
+    expect((await member(g, id)).state).toBe('ready');
+  });
+
+  it('a fresh, shorter cooldown set after the reset stays, with its kind, not the stale longer row', async () => {
+    const { g, u, id, long, stored, unlock } = await resetWhileStoredRowIsOld();
+    try {
+      u.fallback = { kind: 'status', status: 500 };
+      const { r, t0, t1 } = await timed(() => ask(g, 'anthropic', false));
+      expect(r.status).toBe(500);
+      await g.gateway.reload();
+      expect(await stored()).toBe(long); // the reload read the old 120 s row
+      const m = await member(g, id);
+      expectCooldown(m, t0, t1, 60); // the fresh cooldown counts from 0 again: 60 s, not the stale 120 s
+      expect(m).toMatchObject({ cooldownKind: 'transient', failures: 1 });
+    } finally {
+      unlock();
+    }
   });
 });
