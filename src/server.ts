@@ -275,13 +275,29 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
     if (hasUi && req.method === 'GET' && !req.url.startsWith('/v1/') && !req.url.startsWith('/admin/') && String(req.headers.accept ?? '').includes('text/html')) {
       return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(fs.createReadStream(uiIndex));
     }
-    const message = `no route ${req.method} ${req.url.split('?')[0]}`;
+    // An unknown route says so (never "model not found": the path is wrong, not the model), names
+    // the method that the path does take when there is one, and what this part of the gateway serves.
+    const path = req.url.split('?')[0]!;
+    const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
+    const others = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => m !== req.method && app.hasRoute({ url: path, method: m as 'GET' }));
+    const hint = others.length > 0
+      ? `: ${shown} takes ${others.join(' or ')}`
+      : path.startsWith('/v1/')
+        ? ': this gateway serves POST /v1/messages, POST /v1/messages/count_tokens, POST /v1/chat/completions and GET /v1/models'
+        : path.startsWith('/admin/')
+          ? ': see the admin API in the README'
+          : '';
+    const message = `unknown route ${req.method} ${shown}${hint}`;
     const format = clientFormatFor(req);
     if (format) {
       routeHeaders(reply, null);
-      return reply.code(404).send(errorBody(format, 404, message, format === 'anthropic' ? 'not_found_error' : undefined));
+      return reply.code(404).send(
+        format === 'anthropic'
+          ? { type: 'error', error: { type: 'not_found_error', message } }
+          : { error: { message, type: 'invalid_request_error', param: null, code: 'unknown_route' } },
+      );
     }
-    return reply.code(404).send({ error: { message } });
+    return reply.code(404).send({ error: { message, code: 'unknown_route' } });
   });
 
   app.post('/v1/messages', (req, reply) => relay(gw, req, reply, 'anthropic'));

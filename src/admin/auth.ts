@@ -62,7 +62,7 @@ export type PasswordMode = 'env' | 'stored' | 'default';
 /** The outcome of presenting a bearer token to an admin route. */
 export type Check =
   | { ok: true; mustChange: boolean }
-  | { ok: false; status: 401 | 429; message: string };
+  | { ok: false; status: 401 | 429; message: string; retryAfter?: number };
 
 /**
  * Admin authentication (CONTRACT "Admin safety"): the password itself, or a session token from
@@ -109,6 +109,13 @@ export class AdminAuth {
     const f = this.failures.get(throttleKey(ip));
     if (!f || now - f.since > FAILURE_WINDOW_MS) return false;
     return f.count >= MAX_FAILURES;
+  }
+
+  /** Whole seconds until a throttled address may try again (for `Retry-After`; at least 1). */
+  retryAfterSeconds(ip: string, now = Date.now()): number {
+    const f = this.failures.get(throttleKey(ip));
+    if (!f) return 1;
+    return Math.max(1, Math.ceil((f.since + FAILURE_WINDOW_MS - now) / 1000));
   }
 
   noteFailure(ip: string, now = Date.now()): void {
@@ -189,7 +196,7 @@ export class AdminAuth {
       if (s.expiresAt > now) return { ok: true, mustChange: s.mustChange };
       return { ok: false, status: 401, message: 'the admin session expired: log in again' };
     }
-    if (this.throttled(ip, now)) return { ok: false, status: 429, message: 'too many wrong passwords or tokens from this address; wait a minute' };
+    if (this.throttled(ip, now)) return { ok: false, status: 429, message: 'too many wrong passwords or tokens from this address; wait a minute', retryAfter: this.retryAfterSeconds(ip, now) };
     if (await this.checkPassword(token)) {
       return { ok: true, mustChange: !local && (await this.mode()) === 'default' };
     }

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Gateway } from '../gateway.js';
-import { accessKeyJson, hashSecret, newSecret, parseAccessKeyInput, type AccessKey } from '../access/keys.js';
+import { accessKeyJson, hashSecret, newSecret, type AccessKey } from '../access/keys.js';
 import type { KeyUsage } from '../store/access-keys.js';
-import { parseId } from './validate.js';
+import { parseAccessKeyInput, parseId } from './validate.js';
 
 const NO_USAGE: KeyUsage = { requests: 0, errors: 0, inputTokens: 0, outputTokens: 0 };
 

@@ -7,7 +7,8 @@ import { AdminAuth, MIN_PASSWORD_LENGTH, maskKey } from './auth.js';
 import { DEFAULT_ADMIN_PASSWORD } from '../config.js';
 import { isLoopbackAddress, isLoopbackHost } from '../access/host.js';
 import { registerKeyRoutes } from './keys-routes.js';
-import { FieldError, parseId, parseMemberPatch, parseMembersInput, parseProviderInput } from './validate.js';
+import { FieldError, nameKey, parseId, parseMemberPatch, parseMembersInput, parsePasswordBody, parsePoolPatch, parseProviderInput } from './validate.js';
+import { normalizeBaseUrl } from '../upstream/url.js';
 import { fetchProviderModels } from './models.js';
 import { registerTelemetryRoutes } from './telemetry-routes.js';
 
@@ -44,15 +45,18 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
     gw.log.warn(`ADMIN_PASSWORD is shorter than ${MIN_PASSWORD_LENGTH} characters: choose a longer one before exposing the gateway`);
   }
 
-  const adminError = (reply: FastifyReply, status: number, message: string, field?: string) =>
-    reply.code(status).send({ error: field ? { message, field } : { message } });
+  const adminError = (reply: FastifyReply, status: number, message: string, field?: string, code?: string) =>
+    reply.code(status).send({ error: { message, ...(field ? { field } : {}), ...(code ? { code } : {}) } });
+  /** Every 429 of the admin API says when to come back. */
+  const throttledError = (reply: FastifyReply, message: string, retryAfter: number) =>
+    adminError(reply.header('retry-after', String(retryAfter)), 429, message);
 
   app.post('/admin/login', async (req, reply) => {
     const ip = req.ip;
-    if (auth.throttled(ip)) return adminError(reply, 429, 'too many wrong passwords from this address; wait a minute');
-    const password = passwordIn(req.body);
-    // A request without a password is not a guess: it does not count toward the throttle.
-    if (typeof password !== 'string' || password === '') return adminError(reply, 401, 'password required');
+    if (auth.throttled(ip)) return throttledError(reply, 'too many wrong passwords from this address; wait a minute', auth.retryAfterSeconds(ip));
+    // A request without a password (or with a malformed body) is not a guess: it does not count toward the throttle.
+    const password = parsePasswordBody(req.body);
+    if (password === undefined) return adminError(reply, 400, 'password required: send {"password":"…"}', 'password');
     if (!(await auth.checkPassword(password))) {
       auth.noteFailure(ip);
       return adminError(reply, 401, 'wrong password');
@@ -71,7 +75,8 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
   const gate = async (req: FastifyRequest, reply: FastifyReply, what: string): Promise<{ mustChange: boolean } | null> => {
     const c = await auth.check(bearer(req), req.ip, isLocalRequest(req));
     if (!c.ok) {
-      adminError(reply, c.status, c.status === 401 && !bearer(req) ? `${what}: admin token required: Authorization: Bearer <token>` : c.message);
+      if (c.status === 429) throttledError(reply, c.message, c.retryAfter ?? 60);
+      else adminError(reply, c.status, !bearer(req) ? `${what}: admin token required: Authorization: Bearer <token>` : c.message);
       return null;
     }
     return c;
@@ -106,8 +111,8 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
       if (gw.config.adminPasswordFromEnv) {
         return adminError(reply, 409, 'ADMIN_PASSWORD is set in the environment and always wins: change it there and restart');
       }
-      const password = passwordIn(req.body);
-      if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH) {
+      const password = parsePasswordBody(req.body);
+      if (password === undefined || password.length < MIN_PASSWORD_LENGTH) {
         throw new FieldError('password', `must be a string of ${MIN_PASSWORD_LENGTH} characters or more`);
       }
       if (password === DEFAULT_ADMIN_PASSWORD || password.length > 1024) throw new FieldError('password', 'choose another password');
@@ -133,7 +138,8 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
       return {
         id: p.id,
         name: p.name,
-        baseUrl: p.baseUrl,
+        // Shown as it is called (rows stored before the admin API normalised on write, too).
+        baseUrl: shownBaseUrl(p.baseUrl),
         format: p.format,
         apiKeyMasked: p.keyUnreadable ? UNREADABLE_KEY : maskKey(p.apiKey),
         enabled: p.enabled,
@@ -164,12 +170,16 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
         failures: m.failures,
         cooldownKind: state === 'cooling' ? m.cooldownKind : null,
         probing: gw.registry.probing(m.id),
+        // CONTRACT "Conversations and member capabilities": what the member's model can hold (null: unknown)
+        contextWindow: m.contextWindow ?? null,
+        vision: m.vision ?? null,
       };
     };
 
     const poolJson = (pool: PoolName) => ({
       name: pool,
       virtualModel: gw.config.virtualModels[pool],
+      affinity: gw.poolAffinity(pool),
       members: gw.registry.members(pool).map(memberJson),
     });
 
@@ -200,18 +210,40 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
 
     scope.get('/admin/providers', async () => ({ providers: (await gw.repo.listProviders()).map(providerJson) }));
 
+    /**
+     * Provider writes that may change a name run one at a time in this process, so that two at once
+     * cannot both pass the duplicate-name check. (Replicas writing at the same instant still can.)
+     */
+    let nameWrites: Promise<unknown> = Promise.resolve();
+    const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = nameWrites.then(fn, fn);
+      nameWrites = run.catch(() => undefined);
+      return run;
+    };
+    /** 409 (sent) when another provider already has this name (trimmed, case-insensitive). */
+    const duplicateName = async (reply: FastifyReply, name: string, selfId: number | null): Promise<boolean> => {
+      const other = (await gw.repo.listProviders()).find((x) => x.id !== selfId && nameKey(x.name) === nameKey(name));
+      if (!other) return false;
+      adminError(reply, 409, `name: a provider named "${other.name}" already exists (id ${other.id}): choose another name, or edit that one`, 'name', 'duplicate_name');
+      return true;
+    };
+
     scope.post('/admin/providers', async (req, reply) => {
       const input = parseProviderInput(req.body, false);
       if (input.options) for (const [k, v] of Object.entries(input.options)) if (v === null) delete (input.options as Record<string, unknown>)[k];
-      const p = await gw.repo.createProvider({
-        name: input.name!,
-        baseUrl: input.baseUrl!,
-        apiKey: input.apiKey ?? '',
-        format: input.format!,
-        enabled: input.enabled ?? true,
-        cooldownSeconds: input.cooldownSeconds ?? null,
-        options: input.options ?? {},
+      const p = await oneAtATime(async () => {
+        if (await duplicateName(reply, input.name!, null)) return null;
+        return gw.repo.createProvider({
+          name: input.name!,
+          baseUrl: input.baseUrl!,
+          apiKey: input.apiKey ?? '',
+          format: input.format!,
+          enabled: input.enabled ?? true,
+          cooldownSeconds: input.cooldownSeconds ?? null,
+          options: input.options ?? {},
+        });
       });
+      if (!p) return reply;
       await gw.changed();
       req.log.info({ provider: p.name, id: p.id }, 'provider added');
       return reply.code(201).send(providerJson(p));
@@ -236,7 +268,12 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
         for (const k of Object.keys(merged)) if (merged[k] === null) delete merged[k];
         input.options = merged;
       }
-      const updated = await gw.repo.updateProvider(p.id, input);
+      // A new name must not be another provider's; a provider keeps its own (also in another case).
+      const renamed = input.name !== undefined && nameKey(input.name) !== nameKey(p.name);
+      const updated = renamed
+        ? await oneAtATime(async () => ((await duplicateName(reply, input.name!, p.id)) ? null : gw.repo.updateProvider(p.id, input)))
+        : await gw.repo.updateProvider(p.id, input);
+      if (renamed && !updated) return reply;
       await gw.changed();
       // A new key ends the cooldowns its refusal (401/403) caused; a new address, those of an unreachable host.
       const now = Date.now();
@@ -262,13 +299,13 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
       const result = await fetchProviderModels(gw, p);
       if (!result.ok) return adminError(reply, 502, `could not fetch the model list from ${p.name}: ${result.error}`);
       await gw.repo.setProviderModels(p.id, result.models);
-      return { models: result.models.map((id) => ({ id })) };
+      return { models: result.models };
     });
 
     scope.get('/admin/providers/:id/models', async (req, reply) => {
       const p = await providerOr404(req, reply);
       if (!p) return reply;
-      return { models: (await gw.repo.listProviderModels(p.id)).map((id) => ({ id })) };
+      return { models: await gw.repo.listProviderModelInfo(p.id) };
     });
 
     scope.get('/admin/pools', async () => ({ pools: POOL_NAMES.map(poolJson) }));
@@ -276,6 +313,18 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
     scope.get('/admin/pools/:pool', async (req, reply) => {
       const pool = (req.params as { pool: string }).pool;
       if (!isPoolName(pool)) return adminError(reply, 404, `no such pool "${pool}": use tool, normal or advanced`);
+      return poolJson(pool);
+    });
+
+    scope.patch('/admin/pools/:pool', async (req, reply) => {
+      const pool = (req.params as { pool: string }).pool;
+      if (!isPoolName(pool)) return adminError(reply, 404, `no such pool "${pool}": use tool, normal or advanced`);
+      const patch = parsePoolPatch(req.body, pool);
+      if (patch.affinity !== undefined) {
+        await gw.repo.setPoolAffinity(pool, patch.affinity);
+        await gw.changed();
+        req.log.info({ pool, affinity: patch.affinity }, 'pool affinity changed');
+      }
       return poolJson(pool);
     });
 
@@ -293,7 +342,7 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
     scope.patch('/admin/pools/:pool/members/:memberId', async (req, reply) => {
       const m = memberOr404(req, reply);
       if (!m) return reply;
-      const patch = parseMemberPatch(req.body);
+      const patch = parseMemberPatch(req.body, memberJson(m));
       await gw.repo.updateMember(m.id, patch);
       await gw.changed();
       return memberJson(gw.registry.member(m.id)!);
@@ -316,9 +365,13 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
   });
 }
 
-/** The `password` field of a login or password-change body (anything else: undefined). */
-function passwordIn(body: unknown): unknown {
-  return body !== null && typeof body === 'object' ? (body as { password?: unknown }).password : undefined;
+/** A stored base URL as it is called (see normalizeBaseUrl); one that does not parse, as stored. */
+function shownBaseUrl(baseUrl: string): string {
+  try {
+    return normalizeBaseUrl(baseUrl);
+  } catch {
+    return baseUrl;
+  }
 }
 
 /** Headers by which a proxy says it forwards someone else's request (any one of them: not local). */

@@ -3,11 +3,10 @@ import { sql } from 'kysely';
 import type { Gateway } from '../gateway.js';
 import { isLoopbackHost } from '../access/host.js';
 import { POOL_NAMES, isPoolName } from '../routing/pools.js';
-import { parseSettingsPatch } from '../telemetry/settings.js';
 import type { StatsWindow } from '../telemetry/stats.js';
 import type { RequestLogsTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
-import { parseId } from './validate.js';
+import { parseId, parseProviderTest, parseSettingsPatch } from './validate.js';
 import { testProvider } from './provider-test.js';
 
 const VERSION = '0.1.0';
@@ -87,6 +86,11 @@ export function registerTelemetryRoutes(scope: FastifyInstance, gw: Gateway): vo
         query = query.where('key_id', '=', id);
       }
     }
+    if (q.conversation) {
+      // one conversation's requests (CONTRACT "Conversations"): the name exactly as the log row has it
+      if (q.conversation.length > 300) return bad(reply, 'conversation: must be a conversation id from a log row', 'conversation');
+      query = query.where('conversation', '=', q.conversation);
+    }
     if (q.status) {
       if (q.status === 'ok') query = query.where('status', '<', 400);
       else if (q.status === 'error') query = query.where('status', '>=', 400);
@@ -119,23 +123,14 @@ export function registerTelemetryRoutes(scope: FastifyInstance, gw: Gateway): vo
 
   scope.get('/admin/settings', async () => gw.telemetry.settings);
 
-  scope.patch('/admin/settings', async (req, reply) => {
-    try {
-      return await gw.telemetry.updateSettings(parseSettingsPatch(req.body));
-    } catch (e) {
-      const err = e as { field?: string; message?: string };
-      if (err.field) return bad(reply, `${err.field}: ${err.message}`, err.field);
-      throw e;
-    }
-  });
+  // A bad or unknown field: FieldError, answered 400 naming it by the error handler.
+  scope.patch('/admin/settings', async (req) => gw.telemetry.updateSettings(parseSettingsPatch(req.body)));
 
   scope.post('/admin/providers/:id/test', async (req, reply) => {
     const id = parseId((req.params as { id: string }).id);
     const p = id === null ? null : await gw.repo.getProvider(id);
     if (!p) return reply.code(404).send({ error: { message: 'no such provider' } });
-    const body = (req.body ?? {}) as { model?: unknown };
-    if (typeof body.model !== 'string' || body.model.trim() === '') return bad(reply, 'model: required, the real model name to test', 'model');
-    return testProvider(gw, p, body.model.trim());
+    return testProvider(gw, p, parseProviderTest(req.body).model);
   });
 }
 
@@ -163,6 +158,8 @@ function logJson(r: Selectable<RequestLogsTable>, detail: boolean) {
     error: r.error,
     keyId: r.key_id === null || r.key_id === undefined ? null : Number(r.key_id),
     keyName: r.key_name ?? null,
+    conversation: r.conversation ?? null,
+    affinity: r.affinity ?? 'none',
     hasBodies: r.request_body !== null || r.response_body !== null,
   };
   if (detail) {

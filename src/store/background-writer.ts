@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Database, RequestLogsTable } from './schema.js';
 
-/** A request-log row as stored (without its generated id). */
-export type LogRow = Omit<RequestLogsTable, 'id'>;
+/** A request-log row as stored (without its generated id; the columns added later may be left to their defaults). */
+export type LogRow = Omit<RequestLogsTable, 'id' | 'conversation' | 'affinity'> & Partial<Pick<RequestLogsTable, 'conversation' | 'affinity'>>;
 
 /** Writes that must never hold up a request: request-log batches, cooldowns, retention. */
 export interface BackgroundWriter {
@@ -19,8 +19,11 @@ export interface BackgroundWriter {
 const LOG_COLUMNS = [
   'ts', 'entry_format', 'requested_model', 'pool', 'provider_id', 'provider_name', 'upstream_model', 'status',
   'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens',
-  'stream', 'attempts', 'error', 'request_body', 'response_body', 'key_id', 'key_name',
+  'stream', 'attempts', 'error', 'request_body', 'response_body', 'key_id', 'key_name', 'conversation', 'affinity',
 ] as const;
+
+/** Log columns a row may leave out (the table's defaults): the worker's named parameters need every one. */
+const LOG_DEFAULTS: Partial<LogRow> = { conversation: null, affinity: 'none' };
 
 /**
  * The SQLite writer runs in a worker thread with its own connection: better-sqlite3 is
@@ -36,7 +39,7 @@ db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 const cols = workerData.columns;
 const insert = db.prepare('INSERT INTO request_logs (' + cols.join(', ') + ') VALUES (' + cols.map((c) => '@' + c).join(', ') + ')');
-const writeLogs = db.transaction((rows) => { for (const r of rows) insert.run(r); });
+const writeLogs = db.transaction((rows) => { for (const r of rows) insert.run({ ...workerData.defaults, ...r }); });
 const cool = db.prepare('UPDATE pool_members SET cooldown_until = ?, last_error = ? WHERE id = ?');
 const coolLater = db.prepare('UPDATE pool_members SET cooldown_until = ?, last_error = ? WHERE id = ? AND (cooldown_until IS NULL OR cooldown_until < ?)');
 const pruneOld = db.prepare('DELETE FROM request_logs WHERE ts < ?');
@@ -101,7 +104,7 @@ export class SqliteBackgroundWriter implements BackgroundWriter {
     this.restartTimer = null;
     const w = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { driver: this.driver, file: path.resolve(this.file), busyTimeoutMs: this.busyTimeoutMs, columns: LOG_COLUMNS },
+      workerData: { driver: this.driver, file: path.resolve(this.file), busyTimeoutMs: this.busyTimeoutMs, columns: LOG_COLUMNS, defaults: LOG_DEFAULTS },
     });
     w.unref();
     this.worker = w;
@@ -197,16 +200,27 @@ export class SqliteBackgroundWriter implements BackgroundWriter {
 
 /** PostgreSQL is asynchronous already: the same writes, through the shared pool. */
 export class KyselyBackgroundWriter implements BackgroundWriter {
+  /** Per member, the last cooldown write: the next one waits for it (the pool's connections
+   *  could otherwise run a reset and a cooldown that followed it in the other order). */
+  private readonly cooling = new Map<number, Promise<void>>();
+
   constructor(private readonly db: Kysely<Database>) {}
 
   async writeLogs(rows: LogRow[]): Promise<void> {
-    if (rows.length) await this.db.insertInto('request_logs').values(rows).execute();
+    if (rows.length) await this.db.insertInto('request_logs').values(rows.map((r) => ({ conversation: null, affinity: 'none', ...r }))).execute();
   }
 
-  async setCooldown(memberId: number, until: number | null, lastError: string | null): Promise<void> {
-    let q = this.db.updateTable('pool_members').set({ cooldown_until: until, last_error: lastError }).where('id', '=', memberId);
-    if (until !== null) q = q.where((eb) => eb.or([eb('cooldown_until', 'is', null), eb('cooldown_until', '<', until)]));
-    await q.execute();
+  setCooldown(memberId: number, until: number | null, lastError: string | null): Promise<void> {
+    const write = async () => {
+      let q = this.db.updateTable('pool_members').set({ cooldown_until: until, last_error: lastError }).where('id', '=', memberId);
+      if (until !== null) q = q.where((eb) => eb.or([eb('cooldown_until', 'is', null), eb('cooldown_until', '<', until)]));
+      await q.execute();
+    };
+    const done = (this.cooling.get(memberId) ?? Promise.resolve()).then(write, write);
+    const tail = done.catch(() => {});
+    this.cooling.set(memberId, tail);
+    void tail.then(() => { if (this.cooling.get(memberId) === tail) this.cooling.delete(memberId); });
+    return done;
   }
 
   async prune(keepCount: number, olderThanMs: number): Promise<number> {

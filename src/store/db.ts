@@ -20,7 +20,7 @@ export interface Db {
 pg.types.setTypeParser(20, (v) => Number(v));
 
 /** Opens SQLite under dataDir, or PostgreSQL when databaseUrl is set, and runs the migrations. */
-export async function openDb(opts: { dataDir: string; databaseUrl: string | null }): Promise<Db> {
+export async function openDb(opts: { dataDir: string; databaseUrl: string | null; onIdleError?: (err: Error) => void }): Promise<Db> {
   let kysely: Kysely<Database>;
   let dialect: Dialect;
   let describe: string;
@@ -28,6 +28,10 @@ export async function openDb(opts: { dataDir: string; databaseUrl: string | null
   if (opts.databaseUrl) {
     dialect = 'postgres';
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
+    // An idle connection the server ends (a PostgreSQL restart, a failover, an admin's
+    // pg_terminate_backend) is reported here; unheard, it would end the process. The pool opens a
+    // new connection for the next query.
+    pool.on('error', (err) => opts.onIdleError?.(err));
     kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const u = safeUrl(opts.databaseUrl);
     describe = `PostgreSQL ${u}`;

@@ -123,6 +123,27 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('access_keys').ifExists().execute();
       },
     },
+    '004_conversations': {
+      async up(db: Kysely<any>) {
+        // CONTRACT "Conversations and member capabilities": per-pool affinity (no row: "session"),
+        // what a member's model can hold (null: unknown), and each request's conversation.
+        await db.schema
+          .createTable('pools')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('affinity', 'text', (c) => c.notNull().defaultTo('session'))
+          .execute();
+        for (const table of ['pool_members', 'provider_models']) {
+          await db.schema.alterTable(table).addColumn('context_window', 'integer').execute();
+          await db.schema.alterTable(table).addColumn('vision', 'integer').execute();
+        }
+        await db.schema.alterTable('request_logs').addColumn('conversation', 'text').execute();
+        await db.schema.alterTable('request_logs').addColumn('affinity', 'text', (c) => c.notNull().defaultTo('none')).execute();
+        await db.schema.createIndex('request_logs_conversation_ts').on('request_logs').columns(['conversation', 'ts']).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('pools').ifExists().execute();
+      },
+    },
   };
 }
 

@@ -33,9 +33,35 @@ export interface Member {
   cooldownUntil: number | null;
   lastError: string | null;
   createdAt: number;
+  /** Tokens the member's model can hold (null: unknown, no limit applied). */
+  contextWindow?: number | null;
+  /** The model accepts images (false: image requests skip it; null: unknown, accepted). */
+  vision?: boolean | null;
 }
 
 export type NewProvider = Omit<Provider, 'id' | 'createdAt' | 'keyUnreadable'>;
+
+/** What a member's model can hold; null: unknown. */
+export interface ModelCapabilities {
+  contextWindow: number | null;
+  vision: boolean | null;
+}
+
+/** A model of a provider's fetched list, with what the list says it can hold (null: it does not say). */
+export interface ProviderModel extends ModelCapabilities {
+  id: string;
+}
+
+/** A model to add to a pool; capabilities given here win over the fetched list's (null included). */
+export interface NewMemberModel {
+  id: string;
+  contextWindow?: number | null;
+  vision?: boolean | null;
+}
+
+/** A pool's affinity (CONTRACT "Conversations and member capabilities"); default "session". */
+export type PoolAffinity = 'session' | 'none';
+export const DEFAULT_POOL_AFFINITY: PoolAffinity = 'session';
 
 /** Where Repo reports a stored key it cannot open (the process log; never the key). */
 export type KeyProblemLog = (providerId: number, providerName: string, reason: string) => void;
@@ -51,8 +77,12 @@ function toMember(r: Selectable<PoolMembersTable>): Member {
     cooldownUntil: r.cooldown_until === null ? null : Number(r.cooldown_until),
     lastError: r.last_error,
     createdAt: Number(r.created_at),
+    contextWindow: r.context_window === null || r.context_window === undefined ? null : Number(r.context_window),
+    vision: r.vision === null || r.vision === undefined ? null : Number(r.vision) === 1,
   };
 }
+
+const visionColumn = (v: boolean | null | undefined): number | null => (v === null || v === undefined ? null : v ? 1 : 0);
 
 /** Every query the gateway makes, over either engine. */
 export class Repo {
@@ -193,26 +223,38 @@ export class Repo {
     });
   }
 
-  async setProviderModels(providerId: number, models: string[]): Promise<void> {
+  /** Replaces a provider's fetched model list (ids, or ids with what the list says they hold). */
+  async setProviderModels(providerId: number, models: (string | ProviderModel)[]): Promise<void> {
     const now = Date.now();
+    const rows = models.map((m) => (typeof m === 'string'
+      ? { provider_id: providerId, model_id: m, fetched_at: now, context_window: null, vision: null }
+      : { provider_id: providerId, model_id: m.id, fetched_at: now, context_window: m.contextWindow, vision: visionColumn(m.vision) }));
     await this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('provider_models').where('provider_id', '=', providerId).execute();
       // chunk to stay under SQLite's bound-parameter limit
-      for (let i = 0; i < models.length; i += 200) {
-        const chunk = models.slice(i, i + 200).map((m) => ({ provider_id: providerId, model_id: m, fetched_at: now }));
-        await tx.insertInto('provider_models').values(chunk).execute();
+      for (let i = 0; i < rows.length; i += 150) {
+        await tx.insertInto('provider_models').values(rows.slice(i, i + 150)).execute();
       }
     });
   }
 
   async listProviderModels(providerId: number): Promise<string[]> {
+    return (await this.listProviderModelInfo(providerId)).map((m) => m.id);
+  }
+
+  /** The fetched model list with what it says each model holds (null: unknown). */
+  async listProviderModelInfo(providerId: number): Promise<ProviderModel[]> {
     const rows = await this.db
       .selectFrom('provider_models')
-      .select('model_id')
+      .select(['model_id', 'context_window', 'vision'])
       .where('provider_id', '=', providerId)
       .orderBy('model_id')
       .execute();
-    return rows.map((r) => r.model_id);
+    return rows.map((r) => ({
+      id: r.model_id,
+      contextWindow: r.context_window === null ? null : Number(r.context_window),
+      vision: r.vision === null ? null : Number(r.vision) === 1,
+    }));
   }
 
   async listMembers(): Promise<Member[]> {
@@ -225,11 +267,27 @@ export class Repo {
     return r ? toMember(r) : null;
   }
 
-  /** Adds (pool, provider, model) members; pairs already there are returned as they are. */
-  async addMembers(pool: PoolName, providerId: number, models: string[]): Promise<Member[]> {
+  /**
+   * Adds (pool, provider, model) members; pairs already there are returned as they are. A new
+   * member's context window and vision come from the model entry when it gives them, else from
+   * the provider's fetched model list (null when that does not say, or was never fetched).
+   */
+  async addMembers(pool: PoolName, providerId: number, models: (string | NewMemberModel)[]): Promise<Member[]> {
     return this.db.transaction().execute(async (tx) => {
       const out: Member[] = [];
-      for (const model of models) {
+      const fetched = new Map<string, { context_window: number | null; vision: number | null }>();
+      const ids = models.map((m) => (typeof m === 'string' ? m : m.id));
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await tx.selectFrom('provider_models').select(['model_id', 'context_window', 'vision'])
+          .where('provider_id', '=', providerId).where('model_id', 'in', ids.slice(i, i + 500)).execute();
+        for (const r of rows) fetched.set(r.model_id, r);
+      }
+      for (const entry of models) {
+        const given: NewMemberModel = typeof entry === 'string' ? { id: entry } : entry;
+        const model = given.id;
+        const known = fetched.get(model);
+        const contextWindow = given.contextWindow !== undefined ? given.contextWindow : (known?.context_window ?? null);
+        const vision = given.vision !== undefined ? visionColumn(given.vision) : (known?.vision ?? null);
         const existing = await tx
           .selectFrom('pool_members')
           .selectAll()
@@ -243,7 +301,7 @@ export class Repo {
         }
         const r = await tx
           .insertInto('pool_members')
-          .values({ pool, provider_id: providerId, model, enabled: 1, weight: 1, cooldown_until: null, last_error: null, created_at: Date.now() })
+          .values({ pool, provider_id: providerId, model, enabled: 1, weight: 1, cooldown_until: null, last_error: null, created_at: Date.now(), context_window: contextWindow === null ? null : Number(contextWindow), vision: vision === null ? null : Number(vision) })
           .returningAll()
           .executeTakeFirstOrThrow();
         out.push(toMember(r));
@@ -252,10 +310,12 @@ export class Repo {
     });
   }
 
-  async updateMember(id: number, patch: { enabled?: boolean; weight?: number }): Promise<Member | null> {
+  async updateMember(id: number, patch: { enabled?: boolean; weight?: number; contextWindow?: number | null; vision?: boolean | null }): Promise<Member | null> {
     const values: Record<string, unknown> = {};
     if (patch.enabled !== undefined) values.enabled = patch.enabled ? 1 : 0;
     if (patch.weight !== undefined) values.weight = patch.weight;
+    if (patch.contextWindow !== undefined) values.context_window = patch.contextWindow;
+    if (patch.vision !== undefined) values.vision = visionColumn(patch.vision);
     if (Object.keys(values).length > 0) {
       await this.db.updateTable('pool_members').set(values as never).where('id', '=', id).execute();
     }
@@ -273,6 +333,22 @@ export class Repo {
       .updateTable('pool_members')
       .set({ cooldown_until: until, last_error: lastError })
       .where('id', '=', id)
+      .execute();
+  }
+
+  /** Each pool's affinity that is not the default (a pool without a row is "session"). */
+  async poolAffinities(): Promise<Partial<Record<PoolName, PoolAffinity>>> {
+    const rows = await this.db.selectFrom('pools').select(['name', 'affinity']).execute();
+    const out: Partial<Record<PoolName, PoolAffinity>> = {};
+    for (const r of rows) out[r.name as PoolName] = r.affinity === 'none' ? 'none' : 'session';
+    return out;
+  }
+
+  async setPoolAffinity(pool: PoolName, affinity: PoolAffinity): Promise<void> {
+    await this.db
+      .insertInto('pools')
+      .values({ name: pool, affinity })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ affinity }))
       .execute();
   }
 

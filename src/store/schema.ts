@@ -9,6 +9,14 @@ export interface Database {
   request_logs: RequestLogsTable;
   settings: SettingsTable;
   access_keys: AccessKeysTable;
+  pools: PoolsTable;
+}
+
+/** Per-pool settings; a pool without a row has the defaults (affinity "session"). */
+export interface PoolsTable {
+  name: string;
+  /** "session": a conversation keeps its member; "none": every request takes its turn. */
+  affinity: string;
 }
 
 export interface AccessKeysTable {
@@ -51,6 +59,9 @@ export interface RequestLogsTable {
   response_body: string | null;
   key_id: number | null;
   key_name: string | null;
+  /** The conversation the request belonged to (null: none named), and what affinity did (new / kept / moved / none). */
+  conversation: string | null;
+  affinity: string;
 }
 
 export interface SettingsTable {
@@ -75,6 +86,9 @@ export interface ProviderModelsTable {
   provider_id: number;
   model_id: string;
   fetched_at: number;
+  /** What the provider's model list says (null: it does not say). */
+  context_window: number | null;
+  vision: number | null;
 }
 
 export interface PoolMembersTable {
@@ -87,6 +101,9 @@ export interface PoolMembersTable {
   cooldown_until: number | null;
   last_error: string | null;
   created_at: number;
+  /** Tokens the model holds (null: unknown); vision 1/0, null: unknown. */
+  context_window: number | null;
+  vision: number | null;
 }
 
 export interface AdminSessionsTable {

@@ -167,5 +167,7 @@ function toRow(r: RequestRecord): LogRow {
     response_body: r.responseBody ?? null,
     key_id: r.keyId,
     key_name: r.keyName,
+    conversation: r.conversation ?? null,
+    affinity: r.affinity ?? 'none',
   };
 }

@@ -1,5 +1,6 @@
 import type { Format } from '../protocol/formats.js';
 import { DIALECTS } from '../protocol/dialect.js';
+import type { AffinityResult } from '../routing/affinity.js';
 import type { PoolName } from '../routing/pools.js';
 
 export interface Usage {
@@ -38,6 +39,9 @@ export interface RequestRecord {
   /** The access key that made the request (null: open access, or refused before a key was known). */
   keyId: number | null;
   keyName: string | null;
+  /** The conversation the request belongs to (CONTRACT "Conversations"), and what affinity did. */
+  conversation: string | null;
+  affinity: AffinityResult;
   requestBody?: string;
   responseBody?: string;
 }

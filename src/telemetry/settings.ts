@@ -20,30 +20,7 @@ export const DEFAULT_SETTINGS: Settings = {
   logRetentionDays: 30,
 };
 
-const LIMITS: Record<Exclude<keyof Settings, 'logBodies'>, [number, number]> = {
-  logBodyMaxBytes: [256, 4 * 1024 * 1024],
-  logRetentionCount: [100, 10_000_000],
-  logRetentionDays: [1, 3650],
-};
-
-/** Validates a PATCH body; throws `{field, message}` on a bad value. */
-export function parseSettingsPatch(body: unknown): Partial<Settings> {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw { field: 'body', message: 'must be a JSON object' };
-  const b = body as Record<string, unknown>;
-  const out: Partial<Settings> = {};
-  if (b.logBodies !== undefined) {
-    if (typeof b.logBodies !== 'boolean') throw { field: 'logBodies', message: 'must be true or false' };
-    out.logBodies = b.logBodies;
-  }
-  for (const key of Object.keys(LIMITS) as (keyof typeof LIMITS)[]) {
-    if (b[key] === undefined) continue;
-    const [min, max] = LIMITS[key];
-    const v = b[key];
-    if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw { field: key, message: `must be an integer from ${min} to ${max}` };
-    out[key] = v as number;
-  }
-  return out;
-}
+// PATCH /admin/settings is validated by parseSettingsPatch in admin/validate.ts (every admin schema is there).
 
 export async function loadSettings(db: Kysely<Database>): Promise<Settings> {
   const rows = await db.selectFrom('settings').selectAll().execute();

@@ -1,15 +1,38 @@
+/** A base URL's path without trailing slashes and without a pasted endpoint (`/chat/completions`,
+ *  `/messages`, `/models`), repeated until nothing changes (so a normalised URL normalises to itself). */
+function basePath(pathname: string): string {
+  let p = pathname;
+  for (let prev = ''; prev !== p; ) {
+    prev = p;
+    p = p.replace(/\/+$/, '').replace(/\/(chat\/completions|messages|models)$/, '');
+  }
+  return p;
+}
+
+/**
+ * A provider's base URL as it is stored, shown and called: trimmed, scheme and host in lower case,
+ * no default port, no fragment, no trailing slash, and a pasted full endpoint URL
+ * (`…/v1/chat/completions`, `…/v1/messages`, `…/v1/models`) cut back to its base. Query strings
+ * are kept. Throws on a string that is not a URL (check with `isHttpUrl` first). The admin API
+ * stores this form, and `buildUpstreamUrl` applies the same rule, so what the UI shows is what is called.
+ */
+export function normalizeBaseUrl(baseUrl: string): string {
+  const u = new URL(baseUrl.trim());
+  return `${u.protocol}//${u.host}${basePath(u.pathname)}${u.search}`;
+}
+
 /**
  * Joins a provider's base URL and an API path (`/chat/completions`, `/messages`, `/models`).
- * A base URL that already ends in a version segment (`/v1`, `/v4`, `/v1beta`…) gets the path
- * straight after it; any other gets `/v1` first. A pasted full endpoint URL
- * (`…/v1/chat/completions`) is cut back to its base. Query strings on the base are kept.
+ * The base is read as `normalizeBaseUrl` reads it; one that then ends in a version segment
+ * (`/v1`, `/v4`, `/v1beta`…) gets the path straight after it; any other gets `/v1` first.
+ * Query strings on the base are kept.
  */
 export function buildUpstreamUrl(baseUrl: string, apiPath: string): URL {
-  const u = new URL(baseUrl);
-  let p = u.pathname.replace(/\/+$/, '');
-  p = p.replace(/\/(chat\/completions|messages|models)$/, '');
+  const u = new URL(baseUrl.trim());
+  let p = basePath(u.pathname);
   if (!/\/v\d+[a-z0-9]*$/i.test(p)) p += '/v1';
   u.pathname = p + apiPath;
+  u.hash = '';
   return u;
 }
 

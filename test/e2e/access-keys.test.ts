@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { addProvider, anthropicBody, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { missing } from '../helpers/needs.js';
 import { launchBrowser, screenshot, tid, until, watchProblems } from './browser.js';
 
 const T = 30_000;
@@ -28,7 +29,8 @@ async function overflow(p: Page): Promise<number> {
   return p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }
 
-describe('access keys (Chromium)', () => {
+// Both suites are skipped without Chromium on this machine (the run says so once, at its end).
+describe.skipIf(missing('chromium'))('access keys (Chromium)', () => {
   let up: Upstream;
   let gw: TestGateway;
   let browser: Browser;
@@ -305,7 +307,7 @@ describe('access keys (Chromium)', () => {
   });
 });
 
-describe('first sign-in with the default password from another machine (Chromium)', () => {
+describe.skipIf(missing('chromium'))('first sign-in with the default password from another machine (Chromium)', () => {
   let gw: TestGateway;
   let browser: Browser;
   let ctx: BrowserContext;

@@ -5,11 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { anthropicBody, getPools, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { missing } from '../helpers/needs.js';
 import { launchBrowser, screenshot, tid, until, watchProblems } from './browser.js';
 
 const T = 30_000;
+// Skipped without Chromium on this machine (the run says so once, at its end).
 
-describe('admin UI (Chromium)', () => {
+describe.skipIf(missing('chromium'))('admin UI (Chromium)', () => {
   let up: Upstream;
   let gw: TestGateway;
   let browser: Browser;

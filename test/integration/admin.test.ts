@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { until } from '../helpers/wait.js';
 import { ADMIN, addProvider, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
@@ -150,7 +151,8 @@ describe('providers', () => {
       const c = await gw.admin('POST', '/admin/providers', { name: 'P', baseUrl: u.url, apiKey: SECRET, format });
       const f = await gw.admin('POST', `/admin/providers/${c.body.id}/models/fetch`);
       expect(f.status).toBe(200);
-      expect(f.body.models).toEqual([{ id: 'm-1' }, { id: 'm-2' }, { id: 'm-3' }]);
+      // a list that says nothing about what its models hold: unknown (null), never guessed
+      expect(f.body.models).toEqual(['m-1', 'm-2', 'm-3'].map((id) => ({ id, contextWindow: null, vision: null })));
       const req = u.requests.at(-1)!;
       expect(req.path).toBe('/v1/models');
       if (format === 'anthropic') expect(req.headers['x-api-key']).toBe(SECRET);
@@ -224,8 +226,10 @@ describe('persistence', () => {
     await gw.admin('PATCH', `/admin/pools/advanced/members/${memberIds[1]}`, { weight: 3 });
     u.fallback = { kind: 'status', status: 500 };
     await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'opus', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }) });
-    await new Promise((r) => setTimeout(r, 50));
     const before = (await gw.admin('GET', '/admin/pools')).body.pools;
+    // the cooldowns are written in the background: wait until every cooling member's is stored
+    const cooling = before[2].members.filter((m: any) => m.state === 'cooling').map((m: any) => m.id);
+    await until(async () => (await gw.gateway.repo.listMembers()).filter((m) => cooling.includes(m.id) && m.cooldownUntil !== null).length === cooling.length, 'the cooldowns to be stored');
     const dir = gw.dataDir;
     await gw.close();
     gw = await startTestGateway({}, dir);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildUpstreamUrl } from '../../src/upstream/url.js';
+import { buildUpstreamUrl, normalizeBaseUrl } from '../../src/upstream/url.js';
 
 describe('buildUpstreamUrl', () => {
   const table: [string, string, string][] = [
@@ -16,5 +16,28 @@ describe('buildUpstreamUrl', () => {
   ];
   for (const [base, p, expected] of table) {
     it(`${base} + ${p}`, () => expect(buildUpstreamUrl(base, p).toString()).toBe(expected));
+  }
+});
+
+describe('normalizeBaseUrl: stored and shown as buildUpstreamUrl reads it', () => {
+  const table: [string, string][] = [
+    ['http://h:8311', 'http://h:8311'],
+    ['http://h:8311/', 'http://h:8311'],
+    [' HTTP://H:80/v1/ ', 'http://h/v1'],
+    ['https://h:443/api/paas/v4', 'https://h/api/paas/v4'],
+    ['https://h/v1/chat/completions', 'https://h/v1'],
+    ['https://h/v1/messages/', 'https://h/v1'],
+    ['https://h/v1//models', 'https://h/v1'],
+    ['https://h/x/messages/messages', 'https://h/x'],
+    ['https://h/openai/v1?api-version=1#frag', 'https://h/openai/v1?api-version=1'],
+    ['http://[::1]:8080/v1', 'http://[::1]:8080/v1'],
+  ];
+  for (const [raw, expected] of table) {
+    it(`${raw.trim()} → ${expected}`, () => {
+      const n = normalizeBaseUrl(raw);
+      expect(n).toBe(expected);
+      expect(normalizeBaseUrl(n)).toBe(n); // a stored URL normalises to itself
+      for (const p of ['/chat/completions', '/messages', '/models']) expect(buildUpstreamUrl(n, p).toString()).toBe(buildUpstreamUrl(raw, p).toString());
+    });
   }
 });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { LocalLimits } from '../../../src/access/limits.js';
 import { throttleKey } from '../../../src/admin/auth.js';
 import { hostAllowed, hostName, isLoopbackAddress, isLoopbackHost } from '../../../src/access/host.js';
-import { parseAccessKeyInput, presentedSecrets } from '../../../src/access/keys.js';
+import { presentedSecrets } from '../../../src/access/keys.js';
+import { parseAccessKeyInput } from '../../../src/admin/validate.js';
 
 describe('LocalLimits: requests per rolling minute', () => {
   it('allows rpm requests in any 60 s, then tells how long until the oldest leaves', () => {

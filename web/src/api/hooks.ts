@@ -8,6 +8,7 @@ import type {
   LogRow,
   Member,
   Pool,
+  PoolAffinity,
   PoolName,
   Provider,
   ProviderInput,
@@ -100,7 +101,7 @@ export function useLogs(f: LogFilter, live: boolean) {
       const ms = RANGE_MS[f.range];
       const since = ms ? new Date(Date.now() - ms).toISOString() : f.range === 'custom' ? f.since : undefined;
       const until = f.range === 'custom' ? f.until : undefined;
-      const q: LogQuery = { pool: f.pool, providerId: f.providerId, keyId: f.keyId, status: f.status, since, until, limit: f.limit, offset: f.offset };
+      const q: LogQuery = { pool: f.pool, providerId: f.providerId, keyId: f.keyId, conversation: f.conversation, status: f.status, since, until, limit: f.limit, offset: f.offset };
       return api<{ logs: LogRow[]; total: number }>('GET', `/admin/logs${qs({ ...q })}`);
     },
     refetchInterval: live ? 3_000 : false,
@@ -185,9 +186,19 @@ function patchCachedMember(qc: QueryClient, m: Member) {
 export function usePatchMember() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: ({ pool, id, patch }: { pool: PoolName; id: number; patch: { enabled?: boolean; weight?: number } }) =>
+    mutationFn: ({ pool, id, patch }: { pool: PoolName; id: number; patch: { enabled?: boolean; weight?: number; contextWindow?: number | null; vision?: boolean | null } }) =>
       api<Member>('PATCH', `/admin/pools/${pool}/members/${id}`, patch),
     onSuccess: (m) => patchCachedMember(qc, m),
+    onSettled: () => void qc.invalidateQueries({ queryKey: keys.pools }),
+  });
+}
+
+/** PATCH /admin/pools/:pool (affinity): the answer is the whole pool, put into the cache at once. */
+export function usePatchPool() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ pool, patch }: { pool: PoolName; patch: { affinity: PoolAffinity } }) => api<Pool>('PATCH', `/admin/pools/${pool}`, patch),
+    onSuccess: (p) => qc.setQueryData<Pool[]>(keys.pools, (pools) => pools?.map((x) => (x.name === p.name ? p : x))),
     onSettled: () => void qc.invalidateQueries({ queryKey: keys.pools }),
   });
 }

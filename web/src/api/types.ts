@@ -58,7 +58,17 @@ export interface Member {
   cooldownKind?: CooldownKind | null;
   /** A probe request is running on this cooling member. */
   probing?: boolean;
+  /** Tokens the member's model holds; null: unknown (no limit applied). */
+  contextWindow?: number | null;
+  /** The model accepts images; null: unknown (image requests may go to it). */
+  vision?: boolean | null;
 }
+
+/** What a pool does with conversations: keep each on its member ("session") or rotate every request ("none"). */
+export type PoolAffinity = 'session' | 'none';
+
+/** What affinity did for one request. */
+export type AffinityResult = 'new' | 'kept' | 'moved' | 'none';
 
 /** transient and unreachable cooldowns may be probed; rate-limit, auth and other ones are waited out. */
 export type CooldownKind = 'transient' | 'unreachable' | 'rate-limit' | 'auth' | 'other';
@@ -66,6 +76,8 @@ export type CooldownKind = 'transient' | 'unreachable' | 'rate-limit' | 'auth' |
 export interface Pool {
   name: PoolName;
   virtualModel: string;
+  /** Absent on an older gateway. */
+  affinity?: PoolAffinity;
   members: Member[];
 }
 
@@ -184,6 +196,9 @@ export interface LogRow {
   /** The access key the client used; null without one (open access). */
   keyId?: number | null;
   keyName?: string | null;
+  /** The conversation the request belonged to (null: none named), and what affinity did. */
+  conversation?: string | null;
+  affinity?: AffinityResult;
   requestBody?: string | null;
   responseBody?: string | null;
 }
@@ -201,6 +216,7 @@ export interface LogQuery {
   pool?: string;
   providerId?: string;
   keyId?: string;
+  conversation?: string;
   status?: string;
   since?: string;
   until?: string;

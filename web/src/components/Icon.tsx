@@ -37,6 +37,7 @@ const paths = {
   stream: <path d="M3 12h4l3-7 4 14 3-7h4" />,
   external: <><path d="M14 3h7v7M21 3l-9 9" /><path d="M19 14v5a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2h5" /></>,
   key: <><circle cx="7.5" cy="15.5" r="4.5" /><path d="m10.7 12.3 9.3-9.3M16 7l3 3M18.5 4.5l2 2" /></>,
+  chat: <path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12Z" />,
 } as const;
 
 export type IconName = keyof typeof paths;

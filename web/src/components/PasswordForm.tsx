@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import { ApiError, fieldMessage } from '../api/client';
+import { ApiError } from '../api/client';
+import { localizedFieldError } from '../errors/ExplainedError';
 import { changeAdminPassword } from '../api/hooks';
 import { useI18n } from '../i18n';
 import { Button, Field, describeError } from './ui';
@@ -37,7 +38,7 @@ export function PasswordForm({ onChanged, submitLabel, disabled, autoFocus, bloc
       onChanged();
     } catch (err) {
       setBusy(false);
-      if (err instanceof ApiError && err.status === 400) setErrors(err.field === 'password' || !err.field ? { password: fieldMessage(err) } : { form: err.message });
+      if (err instanceof ApiError && err.status === 400) setErrors(err.field === 'password' || !err.field ? { password: localizedFieldError(err, t) } : { form: err.message });
       else if (err instanceof ApiError && err.status === 409) setErrors({ form: t('password.err.fromEnv') });
       else if (err instanceof ApiError && err.status === 429) setErrors({ form: t('login.throttled') });
       else setErrors({ form: describeError(err, t).detail ?? describeError(err, t).title });

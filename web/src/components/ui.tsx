@@ -2,6 +2,8 @@ import { useEffect, useId, useRef, useState, type ButtonHTMLAttributes, type Rea
 import { Icon, type IconName } from './Icon';
 import { useI18n } from '../i18n';
 import { ApiError } from '../api/client';
+import { explainError } from '../errors/explain';
+import { explanationText } from '../errors/ExplainedError';
 
 // ---- Button ----------------------------------------------------------------------------------
 
@@ -299,6 +301,7 @@ export function ErrorState({ error, onRetry, compact, testId }: { error: unknown
       <div className="error-text">
         <strong>{msg.title}</strong>
         {msg.detail && <span className="muted">{msg.detail}</span>}
+        {msg.raw && <RawDetail raw={msg.raw} />}
       </div>
       {onRetry && (
         <Button size="sm" icon="refresh" onClick={onRetry}>
@@ -309,11 +312,28 @@ export function ErrorState({ error, onRetry, compact, testId }: { error: unknown
   );
 }
 
-export function describeError(error: unknown, t: ReturnType<typeof useI18n>['t']): { title: string; detail?: string } {
+/** The raw text behind an explained error, one click away. */
+export function RawDetail({ raw, testId }: { raw: string; testId?: string }) {
+  const { t } = useI18n();
+  return (
+    <details className="raw-detail" data-testid={testId}>
+      <summary>{t('explain.raw')}</summary>
+      <code className="mono break raw-text">{raw}</code>
+    </details>
+  );
+}
+
+/**
+ * An error for the reader: a title, what it means in the UI's language (`detail`), and, when the
+ * server's own text was explained, that text (`raw`) to show one click away.
+ */
+export function describeError(error: unknown, t: ReturnType<typeof useI18n>['t']): { title: string; detail?: string; raw?: string } {
   if (error instanceof ApiError) {
     if (error.status === 0) return { title: t('error.network'), detail: t('error.networkDetail') };
-    if (error.status === 404) return { title: t('error.notAvailable'), detail: t('error.notAvailableDetail') };
-    return { title: t('error.server', { status: error.status }), detail: error.message };
+    // A bare "HTTP 500" (no JSON body) is the gateway's own status, not a provider's: nothing to explain.
+    const e = error.message === `HTTP ${error.status}` ? null : explainError(error.message);
+    if (error.status === 404 && (!e || e.key === 'unknownRoute')) return { title: t('error.notAvailable'), detail: t('error.notAvailableDetail'), raw: error.message };
+    return e ? { title: t('error.server', { status: error.status }), detail: explanationText(e, t), raw: error.message } : { title: t('error.server', { status: error.status }), detail: error.message };
   }
   return { title: t('error.unknown'), detail: error instanceof Error ? error.message : String(error) };
 }

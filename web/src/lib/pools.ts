@@ -23,6 +23,8 @@ export interface ProviderHealth {
   ready: number;
   cooling: number;
   disabled: number;
+  /** The last error of a cooling member (a provider-wide failure is the same on all of them), else null. */
+  lastError: string | null;
 }
 
 /** A provider's health from its members' states: all ready / some cooling / all cooling / none. */
@@ -30,12 +32,15 @@ export function providerHealth(pools: Pool[] | undefined, providerId: number): P
   let ready = 0;
   let cooling = 0;
   let disabled = 0;
+  let lastError: string | null = null;
   for (const p of pools ?? []) {
     for (const m of p.members) {
       if (m.providerId !== providerId) continue;
       if (m.state === 'ready') ready++;
-      else if (m.state === 'cooling') cooling++;
-      else disabled++;
+      else if (m.state === 'cooling') {
+        cooling++;
+        lastError ??= m.lastError;
+      } else disabled++;
     }
   }
   const total = ready + cooling + disabled;
@@ -45,7 +50,7 @@ export function providerHealth(pools: Pool[] | undefined, providerId: number): P
   else if (cooling === 0) health = 'ready';
   else if (ready === 0) health = 'cooling';
   else health = 'partial';
-  return { health, total, ready, cooling, disabled };
+  return { health, total, ready, cooling, disabled, lastError };
 }
 
 /** Members grouped by provider, in order of first appearance. */
@@ -76,13 +81,17 @@ export function membershipOf(pools: Pool[] | undefined, providerId: number): Map
   return out;
 }
 
-/** Where a provider's requests go: the server's URL rule (src/upstream/url.ts) — a version segment
- *  (`/v1`, `/v4`, `/v1beta`) ends the base URL, otherwise `/v1` comes first; a pasted endpoint is cut back. */
+/** Where a provider's requests go: the server's URL rule (src/upstream/url.ts) — a pasted endpoint is
+ *  cut back (as the server stores it), then a version segment (`/v1`, `/v4`, `/v1beta`) ends the base
+ *  URL, otherwise `/v1` comes first. */
 export function upstreamPreview(baseUrl: string, format: 'openai' | 'anthropic'): string | null {
   if (!isHttpUrl(baseUrl)) return null;
   const u = new URL(baseUrl.trim());
-  let p = u.pathname.replace(/\/+$/, '');
-  p = p.replace(/\/(chat\/completions|messages|models)$/, '');
+  let p = u.pathname;
+  for (let prev = ''; prev !== p; ) {
+    prev = p;
+    p = p.replace(/\/+$/, '').replace(/\/(chat\/completions|messages|models)$/, '');
+  }
   if (!/\/v\d+[a-z0-9]*$/i.test(p)) p += '/v1';
   u.pathname = p + (format === 'anthropic' ? '/messages' : '/chat/completions');
   return u.toString();

@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { ApiError, fieldMessage } from '../api/client';
+import { ApiError } from '../api/client';
+import { localizedFieldError } from '../errors/ExplainedError';
 import { useAccessKeys, useCreateAccessKey, useDeleteAccessKey, usePatchAccessKey, usePools, useStatus } from '../api/hooks';
 import { POOLS, type AccessKey, type AccessKeyInput, type CreatedAccessKey, type PoolName } from '../api/types';
 import { useI18n, type MessageKey } from '../i18n';
@@ -26,7 +27,7 @@ export function AccessKeysPage() {
   const [created, setCreated] = useState<CreatedAccessKey | null>(null);
   const [deleting, setDeleting] = useState<AccessKey | null>(null);
   const list = keys.data ?? [];
-  const showError = (e: unknown) => toast.error(describeError(e, t).detail ?? describeError(e, t).title);
+  const showError = (e: unknown) => toast.fail(e);
 
   const addButton = (
     <Button variant="primary" icon="plus" onClick={() => setForm({ key: null })} data-testid="add-key">
@@ -291,7 +292,7 @@ function KeyFormDialog({
       else onSaved(await patch.mutateAsync({ id: accessKey.id, patch: input }));
     } catch (err) {
       const f = err instanceof ApiError && err.status === 400 && err.field ? FIELD[err.field] : undefined;
-      if (err instanceof ApiError && f) setErrors({ [f]: fieldMessage(err) });
+      if (err instanceof ApiError && f) setErrors({ [f]: localizedFieldError(err, t) });
       else setErrors({ form: describeError(err, t).detail ?? describeError(err, t).title });
     }
   }

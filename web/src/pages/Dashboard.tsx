@@ -9,6 +9,7 @@ import { href } from '../lib/router';
 import { Badge, Card, EmptyState, ErrorState, PageHeader, Segmented, Skeleton } from '../components/ui';
 import { Icon, type IconName } from '../components/Icon';
 import { TimeChart, type ChartSeries } from '../components/TimeChart';
+import { localizedError } from '../errors/ExplainedError';
 
 export default function DashboardPage() {
   const { t, locale } = useI18n();
@@ -152,8 +153,8 @@ function DashboardBody({ s, stale, error }: { s: Stats; stale: boolean; error: u
                 <strong>{c.provider}</strong>
                 <span className="mono">{c.model}</span>
                 {c.lastError && (
-                  <span className="muted small truncate" title={c.lastError}>
-                    {c.lastError}
+                  <span className="muted small truncate" title={c.lastError} data-testid="cooling-error">
+                    {localizedError(c.lastError, t)}
                   </span>
                 )}
               </li>

@@ -5,6 +5,7 @@ import { useI18n } from '../i18n';
 import { Button, Field } from '../components/ui';
 import { Icon } from '../components/Icon';
 import { Preferences } from '../components/Preferences';
+import { localizedError } from '../errors/ExplainedError';
 
 export function LoginPage({ onLoggedIn }: { onLoggedIn(mustChangePassword: boolean): void }) {
   const { t } = useI18n();
@@ -27,9 +28,10 @@ export function LoginPage({ onLoggedIn }: { onLoggedIn(mustChangePassword: boole
       onLoggedIn(r.mustChangePassword === true);
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) setError(t('login.wrong'));
+      else if (err instanceof ApiError && err.status === 400 && err.field === 'password') setError(t('login.required'));
       else if (err instanceof ApiError && err.status === 429) setError(t('login.throttled'));
       else if (err instanceof ApiError && err.status === 0) setError(t('error.network'));
-      else setError(err instanceof Error ? err.message : String(err));
+      else setError(err instanceof Error ? localizedError(err.message, t) : String(err));
       setBusy(false);
     }
   }

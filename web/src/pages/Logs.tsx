@@ -8,6 +8,8 @@ import { navigate, useRoute } from '../lib/router';
 import { Badge, Button, CopyButton, Dialog, EmptyState, ErrorState, PageHeader, Skeleton, Switch, type Tone } from '../components/ui';
 import { Icon } from '../components/Icon';
 import { FormatBadge } from './Providers';
+import { ExplainedError, localizedError } from '../errors/ExplainedError';
+import { AffinityBadge, ConversationTag } from './LogConversation';
 
 const LIMIT = 50;
 const RANGES: LogRange[] = ['15m', '1h', '24h', '7d', 'all', 'custom'];
@@ -44,6 +46,7 @@ export function LogsPage() {
     pool: q.get('pool') ?? undefined,
     providerId: q.get('providerId') ?? undefined,
     keyId: q.get('keyId') ?? undefined,
+    conversation: q.get('conversation') ?? undefined,
     status: q.get('status') ?? undefined,
     range: (RANGES as string[]).includes(q.get('range') ?? '') ? (q.get('range') as LogRange) : 'all',
     since: q.get('since') ?? undefined,
@@ -64,7 +67,8 @@ export function LogsPage() {
     return next;
   };
   const setQuery = (patch: Record<string, string | undefined>) => navigate('/logs', queryObj(patch), true);
-  const filtersActive = !!(filter.pool || filter.providerId || filter.keyId || filter.status || filter.range !== 'all');
+  const filtersActive = !!(filter.pool || filter.providerId || filter.keyId || filter.conversation || filter.status || filter.range !== 'all');
+  const filterConversation = (id: string) => setQuery({ conversation: id });
   const keyList = accessKeys.data ?? [];
   // The key filter shows once keys exist (or a link brought one in); a deleted key keeps its own option.
   const showKeyFilter = keyList.length > 0 || filter.keyId !== undefined;
@@ -132,6 +136,7 @@ export function LogsPage() {
             </select>
           </div>
         )}
+        <ConversationFilter value={filter.conversation} onChange={(v) => setQuery({ conversation: v })} />
         <div className="filter">
           <label htmlFor="f-status">{t('logs.f.status')}</label>
           <div className="filter-pair">
@@ -239,7 +244,7 @@ export function LogsPage() {
               </thead>
               <tbody>
                 {rows.map((r) => (
-                  <LogTableRow key={r.id} r={r} onOpen={() => openRow(r)} />
+                  <LogTableRow key={r.id} r={r} onOpen={() => openRow(r)} onConversation={filterConversation} />
                 ))}
               </tbody>
             </table>
@@ -266,7 +271,41 @@ export function LogsPage() {
   );
 }
 
-function LogTableRow({ r, onOpen }: { r: LogRow; onOpen(): void }) {
+/** The conversation filter: an id typed or pasted (Enter or leaving the field applies it), or set by a row's click. */
+function ConversationFilter({ value, onChange }: { value: string | undefined; onChange(v: string | undefined): void }) {
+  const { t } = useI18n();
+  const [text, setText] = useState(value ?? '');
+  const [seen, setSeen] = useState(value);
+  if (seen !== value) {
+    setSeen(value);
+    setText(value ?? '');
+  }
+  const apply = () => {
+    const v = text.trim() || undefined;
+    if (v !== value) onChange(v);
+  };
+  return (
+    <div className="filter filter-conversation">
+      <label htmlFor="f-conversation">{t('logs.f.conversation')}</label>
+      <input
+        id="f-conversation"
+        className="mono"
+        type="search"
+        placeholder={t('logs.f.conversationPlaceholder')}
+        value={text}
+        title={value}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={apply}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') apply();
+        }}
+        data-testid="filter-conversation"
+      />
+    </div>
+  );
+}
+
+function LogTableRow({ r, onOpen, onConversation }: { r: LogRow; onOpen(): void; onConversation(id: string): void }) {
   const { t, locale } = useI18n();
   const onKey = (e: KeyboardEvent) => {
     if (e.key === 'Enter' || e.key === ' ') {
@@ -304,6 +343,7 @@ function LogTableRow({ r, onOpen }: { r: LogRow; onOpen(): void }) {
                 <span className="key-tag-name">{r.keyName}</span>
               </span>
             )}
+            {r.conversation && <ConversationTag id={r.conversation} onFilter={onConversation} />}
           </span>
         </div>
       </td>
@@ -320,14 +360,15 @@ function LogTableRow({ r, onOpen }: { r: LogRow; onOpen(): void }) {
                 <Icon name="rotate" size={11} /> {r.attempts.length}
               </Badge>
             )}
+            <AffinityBadge result={r.affinity} />
           </span>
           {r.provider || !r.error ? (
             <span className="cell-sub mono muted small truncate" title={r.upstreamModel ?? ''}>
               {r.upstreamModel ?? DASH}
             </span>
           ) : (
-            <span className="cell-error" title={r.error}>
-              {r.error}
+            <span className="cell-error" title={r.error} data-testid="log-error">
+              {localizedError(r.error, t)}
             </span>
           )}
         </div>
@@ -389,6 +430,18 @@ function LogDetail({ id, fallback, onClose }: { id: string; fallback: LogRow | n
             <Kv label={t('logs.d.key')}>
               <span data-testid="detail-key">{r.keyName ?? (r.keyId != null ? `#${r.keyId}` : t('logs.d.noKey'))}</span>
             </Kv>
+            {r.affinity !== undefined && (
+              <Kv label={t('logs.d.conversation')}>
+                {r.conversation ? (
+                  <span className="mono small break" data-testid="detail-conversation">
+                    {r.conversation}
+                  </span>
+                ) : (
+                  <span className="muted">{t('logs.d.noConversation')}</span>
+                )}{' '}
+                <AffinityBadge result={r.affinity} />
+              </Kv>
+            )}
             <Kv label={t('logs.col.latency')} mono>
               {fmtMs(r.latencyMs)}
             </Kv>
@@ -425,8 +478,8 @@ function LogDetail({ id, fallback, onClose }: { id: string; fallback: LogRow | n
                     <strong>{a.provider}</strong> <span className="mono muted">/ {a.model}</span>
                   </div>
                   <div className="small">
-                    {a.status ? <Badge tone={statusTone(a.status)} mono>{a.status}</Badge> : null} <span className="break">{a.reason}</span>
-                    {a.ms !== null && <span className="muted mono"> · {fmtMs(a.ms)}</span>}
+                    {a.status ? <Badge tone={statusTone(a.status)} mono>{a.status}</Badge> : null}
+                    {a.ms !== null && <span className="muted mono"> {fmtMs(a.ms)} · </span>} <ExplainedError raw={a.reason} testId="detail-attempt-reason" />
                   </div>
                 </div>
               </li>
@@ -453,9 +506,9 @@ function LogDetail({ id, fallback, onClose }: { id: string; fallback: LogRow | n
           {r.error && (
             <>
               <h3 className="detail-h">{t('logs.d.error')}</h3>
-              <pre className="code err" data-testid="detail-error">
-                {r.error}
-              </pre>
+              <div className="code err">
+                <ExplainedError raw={r.error} className="block" testId="detail-error" />
+              </div>
             </>
           )}
 

@@ -3,7 +3,7 @@ import { useAddMembers, useFetchModels, usePools, useProviders, useStoredModels 
 import { POOLS, type PoolName } from '../api/types';
 import { useI18n } from '../i18n';
 import { DEFAULT_VIRTUAL, POOL_LABEL, membershipOf } from '../lib/pools';
-import { Badge, Button, Dialog, ErrorState, Segmented, Spinner, describeError } from '../components/ui';
+import { Badge, Button, Dialog, ErrorState, RawDetail, Segmented, Spinner, describeError } from '../components/ui';
 import { Icon } from '../components/Icon';
 import { useToast } from '../components/Toast';
 
@@ -110,7 +110,7 @@ export function ModelsDialog({
       setAdded({ n: members.length, pool });
       setSelected(new Set());
     } catch (err) {
-      toast.error(describeError(err, t).detail ?? describeError(err, t).title);
+      toast.fail(err);
     }
   }
 
@@ -194,7 +194,7 @@ export function ModelsDialog({
           <Icon name="alert" size={15} />
           <div>
             <strong>{t('models.fetchFailed')}</strong>
-            <div className="small break">{describeError(fetchModels.error, t).detail}</div>
+            <FetchErrorDetail error={fetchModels.error} />
             {base.length > 0 && <div className="small muted">{t('models.showingStored')}</div>}
           </div>
         </div>
@@ -268,5 +268,19 @@ export function ModelsDialog({
         </Button>
       </form>
     </Dialog>
+  );
+}
+
+/** Why the model list could not be fetched, in the UI's language, the gateway's own words one click away. */
+function FetchErrorDetail({ error }: { error: unknown }) {
+  const { t } = useI18n();
+  const d = describeError(error, t);
+  return (
+    <>
+      <div className="small break" data-testid="models-fetch-error-detail">
+        {d.detail}
+      </div>
+      {d.raw && <RawDetail raw={d.raw} testId="models-fetch-error-raw" />}
+    </>
   );
 }

@@ -5,10 +5,12 @@ import { useI18n } from '../i18n';
 import { fmtCountdown } from '../lib/format';
 import { useNow } from '../lib/hooks';
 import { POOL_DESC, POOL_LABEL, groupByProvider } from '../lib/pools';
-import { Badge, Button, ConfirmDialog, EmptyState, ErrorState, PageHeader, Skeleton, Switch, describeError } from '../components/ui';
+import { Badge, Button, ConfirmDialog, EmptyState, ErrorState, PageHeader, Skeleton, Switch } from '../components/ui';
+import { ExplainedError } from '../errors/ExplainedError';
 import { useToast } from '../components/Toast';
 import { ModelsDialog } from './ModelsDialog';
 import { FormatBadge } from './Providers';
+import { AffinityControl, MemberCapabilities } from './PoolCapabilities';
 
 export function PoolsPage() {
   const { t } = useI18n();
@@ -59,7 +61,7 @@ export function PoolsPage() {
             toast.ok(t('pools.removed', { model: removing.model }));
             setRemoving(null);
           } catch (e) {
-            toast.error(describeError(e, t).detail ?? describeError(e, t).title);
+            toast.fail(e);
           }
         }}
       />
@@ -83,6 +85,7 @@ function PoolCard({ pool, now, onAdd, onRemove }: { pool: Pool; now: number; onA
             </Badge>
           </div>
           <p className="muted small">{t(POOL_DESC[pool.name])}</p>
+          <AffinityControl pool={pool} />
         </div>
         <div className="pool-meta">
           <span className="pool-counts small" data-testid="pool-counts">
@@ -194,7 +197,7 @@ function MemberRow({ m, now, onRemove }: { m: Member; now: number; onRemove(): v
         onSuccess: () => toast.ok(t('pools.weightSaved', { model: m.model, n })),
         onError: (e) => {
           setWeight(String(m.weight));
-          toast.error(describeError(e, t).detail ?? describeError(e, t).title);
+          toast.fail(e);
         },
       },
     );
@@ -209,8 +212,8 @@ function MemberRow({ m, now, onRemove }: { m: Member; now: number; onRemove(): v
         <StateBadge m={m} now={now} />
       </div>
       {m.lastError && (
-        <div className="member-error small" title={m.lastError} data-testid="member-error">
-          <span className="muted">{t('pools.lastError')}</span> <span className="break">{m.lastError}</span>
+        <div className="member-error small" data-testid="member-error">
+          <span className="muted">{t('pools.lastError')}</span> <ExplainedError raw={m.lastError} testId="member-error-explained" />
           {(m.failures ?? 0) > 1 && (
             <span className="muted" title={t('pools.failuresHint')} data-testid="member-failures">
               {' · '}
@@ -220,6 +223,7 @@ function MemberRow({ m, now, onRemove }: { m: Member; now: number; onRemove(): v
         </div>
       )}
       <div className="member-controls">
+        <MemberCapabilities m={m} />
         <label className="weight" title={t('pools.weightHint')}>
           <span className="muted small">{t('pools.weight')}</span>
           <input
@@ -247,7 +251,7 @@ function MemberRow({ m, now, onRemove }: { m: Member; now: number; onRemove(): v
           checked={m.enabled}
           label={m.enabled ? t('pools.disableMember', { model: m.model }) : t('pools.enableMember', { model: m.model })}
           testId="member-enabled"
-          onChange={(v) => patch.mutate({ pool: m.pool, id: m.id, patch: { enabled: v } }, { onError: (e) => toast.error(describeError(e, t).detail ?? describeError(e, t).title) })}
+          onChange={(v) => patch.mutate({ pool: m.pool, id: m.id, patch: { enabled: v } }, { onError: (e) => toast.fail(e) })}
         />
         <Button
           size="sm"
@@ -263,7 +267,7 @@ function MemberRow({ m, now, onRemove }: { m: Member; now: number; onRemove(): v
               { pool: m.pool, id: m.id },
               {
                 onSuccess: () => toast.ok(t('pools.resetDone', { model: m.model })),
-                onError: (e) => toast.error(describeError(e, t).detail ?? describeError(e, t).title),
+                onError: (e) => toast.fail(e),
               },
             )
           }

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { ApiError, fieldMessage } from '../api/client';
+import { ApiError } from '../api/client';
+import { localizedError, localizedFieldError } from '../errors/ExplainedError';
 import { useSaveProvider } from '../api/hooks';
 import type { Format, Provider, ProviderInput } from '../api/types';
 import { useI18n } from '../i18n';
@@ -137,13 +138,14 @@ export function ProviderFormDialog({
       const p = await save.mutateAsync({ id: provider?.id ?? null, input });
       onSaved(p, !editing);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 400) {
+      // 400: a bad field; 409: the name is another provider's.
+      if (err instanceof ApiError && (err.status === 400 || err.status === 409)) {
         const f = fieldOf(err.field);
-        const next = { [f]: f === 'form' ? err.message : fieldMessage(err) } as Errors;
+        const next = { [f]: f === 'form' ? localizedError(err.message, t) : localizedFieldError(err, t) } as Errors;
         setErrors(next);
         focusFirstError(next);
       } else {
-        setErrors({ form: err instanceof ApiError && err.status === 0 ? t('error.network') : err instanceof Error ? err.message : String(err) });
+        setErrors({ form: err instanceof ApiError && err.status === 0 ? t('error.network') : err instanceof Error ? localizedError(err.message, t) : String(err) });
       }
     }
   }

@@ -3,7 +3,8 @@ import { useDeleteProvider, usePools, useProviders, useSaveProvider } from '../a
 import type { Provider } from '../api/types';
 import { useI18n, type MessageKey } from '../i18n';
 import { providerHealth, type Health } from '../lib/pools';
-import { Badge, Button, ConfirmDialog, EmptyState, ErrorState, PageHeader, Skeleton, Switch, describeError, type Tone } from '../components/ui';
+import { Badge, Button, ConfirmDialog, EmptyState, ErrorState, PageHeader, Skeleton, Switch, type Tone } from '../components/ui';
+import { ExplainedError } from '../errors/ExplainedError';
 import { useToast } from '../components/Toast';
 import { Icon } from '../components/Icon';
 import { ProviderFormDialog } from './ProviderForm';
@@ -109,6 +110,11 @@ export function ProvidersPage() {
                           <Icon name="key" size={12} />
                           {p.apiKeyMasked || t('provider.noKey')}
                         </span>
+                        {p.enabled && h.lastError && (
+                          <div className="provider-error small" data-testid="provider-error">
+                            <span className="muted">{t('pools.lastError')}</span> <ExplainedError raw={h.lastError} testId="provider-error-explained" />
+                          </div>
+                        )}
                       </div>
                     </td>
                     <td data-label={t('providers.col.members')} className="num">
@@ -129,7 +135,7 @@ export function ProvidersPage() {
                         onChange={(v) =>
                           save.mutate(
                             { id: p.id, input: { enabled: v } },
-                            { onError: (e) => toast.error(describeError(e, t).detail ?? describeError(e, t).title) },
+                            { onError: (e) => toast.fail(e) },
                           )
                         }
                       />
@@ -183,7 +189,7 @@ export function ProvidersPage() {
             toast.ok(t('providers.deleted', { name: deleting.name }));
             setDeleting(null);
           } catch (e) {
-            toast.error(describeError(e, t).detail ?? describeError(e, t).title);
+            toast.fail(e);
           }
         }}
       />

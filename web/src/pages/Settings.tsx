@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { ApiError, fieldMessage } from '../api/client';
+import { ApiError } from '../api/client';
+import { localizedFieldError } from '../errors/ExplainedError';
 import { useSaveSettings, useSettings, useStatus } from '../api/hooks';
 import type { Settings } from '../api/types';
 import { useI18n } from '../i18n';
@@ -95,7 +96,7 @@ function LogSettings() {
       setDraft(toDraft(s));
       toast.ok(t('settings.saved'));
     } catch (err) {
-      if (err instanceof ApiError && err.status === 400 && err.field && err.field in draft) setErrors({ [err.field]: fieldMessage(err) });
+      if (err instanceof ApiError && err.status === 400 && err.field && err.field in draft) setErrors({ [err.field]: localizedFieldError(err, t) });
       else setErrors({ form: describeError(err, t).detail ?? describeError(err, t).title });
     }
   }

@@ -5,6 +5,7 @@ import { useI18n } from '../i18n';
 import { fmtMs } from '../lib/format';
 import { Badge, Button, Dialog, ErrorState } from '../components/ui';
 import { Icon } from '../components/Icon';
+import { ExplainedError } from '../errors/ExplainedError';
 
 /** Sends one small request to a provider with a chosen model and shows what came back. */
 export function TestDialog({ provider, onClose }: { provider: Provider; onClose(): void }) {
@@ -83,7 +84,9 @@ export function TestDialog({ provider, onClose }: { provider: Provider; onClose(
           ) : (
             <div>
               <div className="small muted">{t('test.upstreamError')}</div>
-              <pre className="answer err" data-testid="test-upstream-error">{r.error || '–'}</pre>
+              <div className="answer err">
+                {r.error ? <ExplainedError raw={r.error} status={r.status} className="block" testId="test-upstream-error" /> : '–'}
+              </div>
             </div>
           )}
         </div>
