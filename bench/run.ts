@@ -12,7 +12,7 @@
  * Knobs (env):
  *   BENCH_DURATION=5      seconds measured per cell          BENCH_WARMUP=1   warm-up seconds per cell
  *   BENCH_CONNECTIONS=1,32                                   BENCH_TTFB_N=200 sequential requests for TTFB
- *   BENCH_LANES=small,cc80k,cc80k-x-openai,small-key                (default: all)
+ *   BENCH_LANES=small,cc80k,cc80k-x-openai,cc80k-affinity-off,small-key   (default: all)
  *   BENCH_ONLY=gateway,stream   run only cells whose id (target/lane/mode/cN, e.g. gateway/small/stream/c32)
  *                         has every listed word as a segment (a part containing "/" matches as a substring)
  *   BENCH_CROSS=auto|1|0  cross-format lanes: probe the gateway and run when it answers 200 (auto),
@@ -81,8 +81,9 @@ interface Lane {
   body(stream: boolean): string;
   targets: Target[];
   /** 'cross': only when the gateway converts formats (see BENCH_CROSS). 'key': creates an access key
-   *  first and sends it from then on (so it must be the gateway's last lane). */
-  gate?: 'cross' | 'key';
+   *  first and sends it from then on (so it must be the gateway's last lane). 'affinity-off': turns
+   *  the normal pool's conversation affinity off first (so it runs after the lanes that want it on). */
+  gate?: 'cross' | 'key' | 'affinity-off';
   /** Another lane whose gateway rows this lane's gateway rows are compared with in the summary. */
   compareTo?: string;
 }
@@ -110,6 +111,18 @@ const LANES: Lane[] = [
     body: memo((stream) => claudeCodeBodyJson({ stream, model: 'opus' })),
     targets: ['gateway'],
     gate: 'cross',
+    compareTo: 'cc80k',
+  },
+  {
+    // The Claude Code body names its conversation (metadata.user_id), so the cc80k lane runs with
+    // session affinity on (every request a lookup and a "kept"); this lane turns it off for the pool:
+    // compared with cc80k, the cost of affinity.
+    id: 'cc80k-affinity-off',
+    label: 'Claude Code 80 KB body, Anthropic → Anthropic, conversation affinity off',
+    path: '/v1/messages',
+    body: memo((stream) => claudeCodeBodyJson({ stream })),
+    targets: ['gateway'],
+    gate: 'affinity-off',
     compareTo: 'cc80k',
   },
   {
@@ -275,6 +288,13 @@ async function runTarget(target: Target, upstream: Child): Promise<void> {
     for (const lane of lanes) {
       if (lane.gate === 'cross' && !(await crossGate(base, lane, upstream))) continue;
       if (lane.gate === 'key' && !(await keyGate(base, lane))) continue;
+      if (lane.gate === 'affinity-off') {
+        const off = await admin(base, 'PATCH', '/admin/pools/normal', { affinity: 'none' });
+        if (off.status !== 200) {
+          notes.push(`${lane.id}: skipped — PATCH /admin/pools/normal answered ${off.status}`);
+          continue;
+        }
+      }
       for (const stream of [false, true]) {
         const c = await check(base + lane.path, lane.body(stream), stream);
         if (!c.ok) notes.push(`${target}/${lane.id}/${modeName(stream)}: check failed: ${c.note}`);

@@ -12,6 +12,12 @@ import { AccessGuard } from './access/guard.js';
 import type { AdminAuth } from './admin/auth.js';
 import { openSealer } from './secrets/seal.js';
 import { Lifecycle } from './lifecycle.js';
+import { Affinity } from './routing/affinity.js';
+import { POOL_NAMES, type PoolName } from './routing/pools.js';
+import { SignatureBook } from './protocol/anthropic/signatures.js';
+
+/** A probe announced to the other replicas holds its slots there this long unless announced again (every third of it while it runs). */
+const PROBE_ANNOUNCE_TTL_MS = 15_000;
 
 /**
  * Everything a request needs, built once at start: configuration, storage, the in-memory routing
@@ -32,10 +38,18 @@ export class Gateway {
   readonly startedAt = Date.now();
   /** Serving phase, requests in flight and the end of the shutdown grace (`lifecycle.expired`). */
   readonly lifecycle = new Lifecycle();
+  /** Which member served each conversation's last turn (CONTRACT "Conversations and member capabilities"). */
+  readonly affinity = new Affinity();
+  /** Which provider signed which thinking block passed through. */
+  readonly signatures = new SignatureBook();
+  /** Pools whose affinity is turned off (`"none"`); the others keep conversations on their member. */
+  readonly affinityOff = new Set<PoolName>();
   private pollTimer: NodeJS.Timeout | null = null;
   private keysTimer: NodeJS.Timeout | null = null;
   private reloading: Promise<void> | null = null;
   private reloadAgain = false;
+  /** Probes taken here and announced to the other replicas: their slots → the re-announce timer. */
+  private readonly probeTimers = new Map<string, NodeJS.Timeout>();
 
   private constructor(
     readonly config: Config,
@@ -54,7 +68,11 @@ export class Gateway {
   static async open(config: Config, log: FastifyBaseLogger): Promise<Gateway> {
     // Before the database: DATABASE_URL without SECRET_KEY refuses to start, saying so.
     const sealer = await openSealer(config);
-    const db = await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+    const db = await openDb({
+      dataDir: config.dataDir,
+      databaseUrl: config.databaseUrl,
+      onIdleError: (err) => log.warn({ err: err.message }, 'a PostgreSQL connection was closed by the server; the next query opens a new one'),
+    });
     const gw = new Gateway(config, db, log);
     gw.repo.useSealer(sealer, (id, name, reason) => {
       log.error({ providerId: id, provider: name, reason }, `the stored API key of provider "${name}" cannot be decrypted (SECRET_KEY changed?): its requests go without a key until the key is entered again`);
@@ -64,16 +82,14 @@ export class Gateway {
     await gw.reload();
     gw.telemetry = await Telemetry.start(db.kysely, gw.writer, gw.registry, log);
     if (config.redisUrl) {
+      // On every (re)connect the cluster sends what waited for Redis, then hands over the cooldowns
+      // and resets the other replicas recorded meanwhile (as events), then says so here.
       gw.cluster = await Cluster.connect(config.redisUrl, config.redisKeyPrefix, log, (e) => gw.onClusterEvent(e), () => {
-        // (re)connected: learn the cooldowns the other replicas recorded meanwhile
-        gw.cluster?.cooldowns()
-          .then((list) => { for (const c of list) gw.registry.cool(c.memberId, c); })
-          .catch((err) => log.warn({ err: (err as Error).message }, 'could not read shared cooldowns'));
         log.info('sharing cooldowns and rotation with other replicas through Redis');
       });
-      if (gw.cluster.ready) {
-        for (const c of await gw.cluster.cooldowns().catch(() => [])) gw.registry.cool(c.memberId, c);
-      }
+      gw.registry.onProbe = (probe, taken) => gw.announceProbe(probe, taken);
+      gw.affinity.shared = gw.cluster.affinityStore(gw.affinity.table.idleMs);
+      if (gw.cluster.ready) await gw.cluster.sync();
     }
     if (db.dialect === 'postgres') {
       // Several replicas may share this database: pick up their admin changes even when no Redis
@@ -105,9 +121,14 @@ export class Gateway {
         do {
           this.reloadAgain = false;
           const keysRead = this.access.beginRead();
-          const [providers, members, keys] = await Promise.all([this.repo.listProviders(), this.repo.listMembers(), this.keys.list()]);
-          this.registry.load(providers, members);
+          const membersRead = this.registry.beginRead();
+          const [providers, members, keys, affinities] = await Promise.all([this.repo.listProviders(), this.repo.listMembers(), this.keys.list(), this.repo.poolAffinities()]);
+          this.registry.load(providers, members, membersRead);
           this.access.load(keys, keysRead);
+          for (const pool of POOL_NAMES) {
+            if (affinities[pool] === 'none') this.affinityOff.add(pool);
+            else this.affinityOff.delete(pool);
+          }
           this.upstreams.retain(new Set(providers.map((p) => p.id)));
         } while (this.reloadAgain);
       } finally {
@@ -123,15 +144,20 @@ export class Gateway {
     void this.cluster?.publish({ type: 'reload' });
   }
 
+  /** A pool's affinity setting (default "session"). */
+  poolAffinity(pool: PoolName): 'session' | 'none' {
+    return this.affinityOff.has(pool) ? 'none' : 'session';
+  }
+
   /**
    * Cools a member now in memory (never shortening a running cooldown); storage and the other
    * replicas hear of it in the background. With Redis the later end wins there too: when another
    * replica's cooldown ends later, that one is adopted here.
    */
   cool(memberId: number, c: CooldownUpdate): void {
-    const m = this.registry.cool(memberId, c);
+    const m = this.registry.cool(memberId, { ...c, at: c.at ?? Date.now() });
     if (!m || m.cooldownUntil === null) return;
-    const shared: CooldownUpdate = { until: m.cooldownUntil, lastError: c.lastError, kind: m.cooldownKind, failures: m.failures };
+    const shared: CooldownUpdate = { until: m.cooldownUntil, lastError: c.lastError, kind: m.cooldownKind, failures: m.failures, at: m.cooledAt ?? undefined };
     this.cluster?.shareCooldown(memberId, shared)
       .then((later) => { if (later) this.registry.cool(memberId, later); })
       .catch(() => { /* logged by the cluster; local state stands */ });
@@ -149,22 +175,24 @@ export class Gateway {
   served(memberId: number, probe: Probe | null): void {
     const m = this.registry.member(memberId);
     if (!m || (m.failures === 0 && m.cooldownUntil === null)) return;
-    const cooling = m.cooldownUntil !== null && m.cooldownUntil > Date.now();
+    const now = Date.now();
+    const cooling = m.cooldownUntil !== null && m.cooldownUntil > now;
     // A probe proves the cooldown it probed wrong, not one set since (a failure racing it stands).
     const probed = probe !== null && m.cooldownUntil === probe.until;
     if (cooling && !probed) return;
     if (cooling) {
       // A probe answered: the member is ready; a host that was unreachable is back for every
       // member of its provider that cooled for that reason.
-      const now = Date.now();
       const back = m.cooldownKind === 'unreachable'
         ? this.registry.providerMembers(m.providerId).filter((o) => o.cooldownKind === 'unreachable' && (o.cooldownUntil ?? 0) > now)
         : [m];
       if (!back.includes(m)) back.push(m);
       for (const o of back) {
         this.registry.reset(o.id);
-        void this.cluster?.publish({ type: 'reset', memberId: o.id });
-        this.writer.setCooldown(o.id, null, o.lastError).catch((err) => {
+        void this.cluster?.publish({ type: 'reset', memberId: o.id, at: now });
+        const stored = this.registry.storing(o.id);
+        this.writer.setCooldown(o.id, null, o.lastError).then(() => stored(), (err) => {
+          stored(false);
           this.log.error({ err, memberId: o.id }, 'could not store a cooldown');
         });
       }
@@ -172,27 +200,59 @@ export class Gateway {
     }
     if (m.failures === 0) return;
     this.registry.clearFailures(memberId);
-    void this.cluster?.publish({ type: 'recovered', memberId });
+    void this.cluster?.publish({ type: 'recovered', memberId, at: now });
   }
 
   /** Clears a member's cooldown, in memory, in storage and on the other replicas. */
   async resetCooldown(memberId: number): Promise<void> {
+    const at = Date.now();
     this.registry.reset(memberId);
     const m = this.registry.member(memberId);
-    await this.repo.setMemberCooldown(memberId, null, m?.lastError ?? null);
-    await this.cluster?.publish({ type: 'reset', memberId });
+    const stored = this.registry.storing(memberId);
+    try {
+      await this.repo.setMemberCooldown(memberId, null, m?.lastError ?? null);
+      stored();
+    } catch (err) {
+      stored(false);
+      throw err;
+    }
+    await this.cluster?.publish({ type: 'reset', memberId, at });
+  }
+
+  /** Tells the other replicas about a probe slot taken or freed here; announced again while it runs. */
+  private announceProbe(probe: Probe, taken: boolean): void {
+    const cluster = this.cluster;
+    if (!cluster) return;
+    const memberId = probe.member.id;
+    const key = probe.slots.join(',');
+    const timer = this.probeTimers.get(key);
+    if (timer) clearInterval(timer);
+    this.probeTimers.delete(key);
+    if (!taken) {
+      cluster.announceProbe({ type: 'probe-end', memberId, slots: probe.slots });
+      return;
+    }
+    const announce = () => cluster.announceProbe({ type: 'probe', memberId, slots: probe.slots, ttlMs: PROBE_ANNOUNCE_TTL_MS });
+    announce();
+    const again = setInterval(announce, PROBE_ANNOUNCE_TTL_MS / 3);
+    again.unref();
+    this.probeTimers.set(key, again);
   }
 
   private onClusterEvent(e: ClusterEvent): void {
     if (e.type === 'cool') this.registry.cool(e.memberId, e); // never shortens
-    else if (e.type === 'reset') this.registry.reset(e.memberId);
-    else if (e.type === 'recovered') this.registry.clearFailures(e.memberId);
+    else if (e.type === 'reset') this.registry.reset(e.memberId, { at: e.at, remote: true }); // a newer failure stands
+    else if (e.type === 'recovered') this.registry.clearFailures(e.memberId, e.at);
+    else if (e.type === 'probe') this.registry.remoteProbe(e.memberId, e.slots, e.ttlMs);
+    else if (e.type === 'probe-end') this.registry.remoteProbeEnd(e.memberId, e.slots);
     else if (e.type === 'reload') {
       this.reload().catch((err) => this.log.error({ err }, 'reload after a change on another replica failed'));
     }
   }
 
   async close(): Promise<void> {
+    for (const t of this.probeTimers.values()) clearInterval(t);
+    this.probeTimers.clear();
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.keysTimer) clearInterval(this.keysTimer);
     await this.access.close().catch(() => {});

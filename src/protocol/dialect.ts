@@ -31,6 +31,8 @@ export interface Dialect {
   readonly format: Format;
   /** The upstream path (after the version segment) for a chat request. */
   readonly chatPath: string;
+  /** Its backends sign thinking blocks, and refuse ones signed elsewhere. */
+  readonly signed: boolean;
   /** A frame that keeps a stream in this format alive while there is nothing to say. */
   readonly keepAlive: string;
   /** Anything but keep-alives (comments, pings). */
@@ -39,8 +41,10 @@ export interface Dialect {
   isContent(ev: SseEvent): boolean;
   /** The event is an error sent in place of (or in the middle of) the answer. */
   errorIn(ev: SseEvent): UpstreamError | null;
-  /** A fresh watch for one stream; it reads usage into `usage` when given. */
-  watch(usage: Usage | null): StreamWatch;
+  /** A fresh watch for one stream; it reads usage into `usage` when given, and hands each thinking signature to `onSignature`. */
+  watch(usage: Usage | null, onSignature?: (signature: string) => void): StreamWatch;
+  /** The thinking signatures (and redacted_thinking data) in a whole answer. */
+  signaturesIn(answer: Record<string, unknown>): string[];
   /** A whole (non-streamed) answer carries content. */
   answerHasContent(answer: Record<string, unknown>): boolean;
   /** A 200 body that is an error object, not an answer. */
@@ -55,8 +59,30 @@ export interface Dialect {
   errorBody(status: number, message: string, type?: string): Record<string, unknown>;
   /** The frame that ends a stream in this format with an error. */
   errorFrame(status: number, message: string, type?: string): string;
+  /** The images a request in this format carries (in messages and tool results), found by walking its content blocks. */
+  imagesIn(body: Record<string, unknown>): ImageFacts;
   /** A request in this format going to a provider of the same format: the model set, and the provider's options applied. */
   prepare(body: Record<string, unknown>, upstreamModel: string, options: ProviderOptions, dropSigned?: (signature: string) => boolean): Record<string, unknown>;
+}
+
+/** What the gateway learns of a request without tokenizing it: its images (count and bytes). */
+export interface ImageFacts {
+  images: number;
+  /** Characters of inline image data (base64 or data: URLs) in the body. */
+  imageChars: number;
+}
+
+/** Tokens an image costs when nothing better is known (a ~1.15 MP image is ~1600 tokens). */
+export const IMAGE_TOKENS = 1600;
+/** Body bytes per token in the size estimate (see ARCHITECTURE "Request size"). */
+export const BYTES_PER_TOKEN = 4;
+
+/**
+ * A request's size in tokens, estimated from what the parse already gave: the body's byte length
+ * (inline image data taken out) over BYTES_PER_TOKEN, plus IMAGE_TOKENS per image. No tokenizer.
+ */
+export function estimateTokens(bodyBytes: number, facts: ImageFacts): number {
+  return Math.ceil(Math.max(0, bodyBytes - facts.imageChars) / BYTES_PER_TOKEN) + facts.images * IMAGE_TOKENS;
 }
 
 export const DIALECTS: Record<Format, Dialect> = { anthropic, openai };

@@ -13,6 +13,8 @@ import { buildUpstreamUrl } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
 import { readBodyText } from '../upstream/read.js';
 import { keyMasker, keyNeedle } from '../secrets/redact.js';
+import { isInvalidSignatureError } from '../protocol/anthropic/signatures.js';
+import { isContextOverflow } from '../protocol/convert/util.js';
 import { isClientFault } from './classify.js';
 import { Cut, OwnFault, ours, refusal, transportOutcome, type Outcome } from './outcome.js';
 import type { Downstream } from './downstream.js';
@@ -34,6 +36,8 @@ export interface AttemptInput {
   probe: Probe | null;
   /** The client side of a streamed request (null for a non-streamed one). */
   down: Downstream | null;
+  /** Send the history without any thinking block (the retry after a refused signature). */
+  dropAllThinking: boolean;
 }
 
 /**
@@ -148,7 +152,9 @@ export class Attempt {
         this.ctx = r.ctx;
       } else {
         // Same format: the body goes as it is but for the model (and what the provider's options ask).
-        upstreamBody = this.upstream.prepare(a.body, member.model, options);
+        // Thinking blocks another provider signed are removed (all of them on the retry after a refusal).
+        const drop = a.dropAllThinking ? dropAll : gw.signatures.foreignTo(member.providerId);
+        upstreamBody = this.upstream.prepare(a.body, member.model, options, drop);
       }
       payload = JSON.stringify(upstreamBody);
     } catch (err) {
@@ -206,6 +212,14 @@ export class Attempt {
     const text = this.mask(await readBodyText(res, gw.config.maxUpstreamBodyBytes));
     this.disarm();
     const info = readErrorBody(text);
+    if (isClientFault(status) && info) {
+      // Not the request's own fault after all: the history's thinking signed elsewhere, or a request
+      // too big for this member (CONTRACT "Conversations and member capabilities").
+      if (!a.dropAllThinking && this.upstream.signed && isInvalidSignatureError(info.message)) return { kind: 'again', reason: `refused a thinking signature: ${info.message.slice(0, 200)}` };
+      if (isContextOverflow(info.message, info.code, info.type)) {
+        return { kind: 'overflow', failure: { status, message: `context overflow: ${info.message.slice(0, 200)}`, retryAfter: null, body: { text, format: member.provider.format, contentType: contentType || 'application/json' } } };
+      }
+    }
     if (isClientFault(status)) {
       a.rec.error = info?.message ?? text.slice(0, 300);
       if (gw.telemetry.settings.logBodies) a.rec.responseBody = capBody(text, gw.telemetry.settings.logBodyMaxBytes);
@@ -233,6 +247,8 @@ export class Attempt {
     };
   }
 }
+
+const dropAll = (): boolean => true;
 
 /** A provider's masker and needle, built once per provider object (a reload makes new objects). */
 const MASKING = new WeakMap<object, { mask: (text: string) => string; needle: Buffer | null }>();

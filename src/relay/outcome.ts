@@ -26,11 +26,17 @@ export interface Failure {
  * - refused: our own conversion code refused the request (ConversionError: 400 naming the field)
  *   or failed (any other exception: 500). Never the member's fault: nothing is cooled, nothing
  *   else is tried. `answered`: the member had answered (the fault was in converting its answer).
+ * - overflow: the upstream said the request is too long for its context window: a member with a
+ *   larger window may take it; nothing is cooled.
+ * - again: the upstream refused a thinking signature in the history: the same member once more,
+ *   without the history's thinking blocks; nothing is cooled.
  */
 export type Outcome =
   | { kind: 'served'; broke?: Failure; neutral?: boolean }
   | { kind: 'failed'; failure: Failure }
   | { kind: 'aborted' }
+  | { kind: 'overflow'; failure: Failure }
+  | { kind: 'again'; reason: string }
   | Refused;
 
 export type Refused = { kind: 'refused'; status: 400 | 500; message: string; field?: string; answered: boolean };

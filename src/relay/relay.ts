@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Gateway } from '../gateway.js';
 import type { Format } from '../protocol/formats.js';
-import { DIALECTS } from '../protocol/dialect.js';
+import { DIALECTS, estimateTokens } from '../protocol/dialect.js';
 import { getConverter } from '../protocol/convert/index.js';
 import { resolvePool } from '../routing/pools.js';
 import { applyFailure, failureKind, retryAfterSeconds } from '../routing/cooldown.js';
@@ -10,9 +10,10 @@ import { zeroUsage, type RequestRecord } from '../telemetry/record.js';
 import { isRefusal, type Admission } from '../access/guard.js';
 import { jsonTooDeep, MAX_JSON_DEPTH } from '../protocol/json-depth.js';
 import { Attempt, capBody, type AttemptInput } from './attempt.js';
+import { affinityResult, conversationOf } from '../routing/affinity.js';
 import { Downstream } from './downstream.js';
 import { maskFailure, RESTARTING, type Failure, type Outcome } from './outcome.js';
-import { routeHeaders, sendError, sendFailure, sendRefusal } from './reply.js';
+import { routeHeaders, sendError, sendFailure, sendRefusal, sendTooLong } from './reply.js';
 
 export { routeHeaders, sendError, sendRefusal } from './reply.js';
 
@@ -31,7 +32,7 @@ export async function relay(gw: Gateway, req: FastifyRequest, reply: FastifyRepl
   const started = performance.now();
   const rec: RequestRecord = {
     ts: Date.now(), entryFormat: client, requestedModel: '', pool: null, providerId: null, provider: null, upstreamModel: null,
-    status: 0, latencyMs: 0, ttftMs: null, usage: zeroUsage(), stream: false, attempts: [], error: null, keyId: null, keyName: null,
+    status: 0, latencyMs: 0, ttftMs: null, usage: zeroUsage(), stream: false, attempts: [], error: null, keyId: null, keyName: null, conversation: null, affinity: 'none',
   };
   const key = req.accessKey;
   if (key) {
@@ -98,12 +99,22 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   }
   const stream = body.stream === true;
   rec.stream = stream;
-  const accept = (m: LiveMember) => m.provider.format === client || getConverter(client, m.provider.format) !== null;
+  const speaks = (m: LiveMember) => m.provider.format === client || getConverter(client, m.provider.format) !== null;
+  // What the members must hold (CONTRACT "member capabilities"): images need vision; the size, a
+  // window that fits — estimated without tokenizing (protocol/dialect.ts estimateTokens); after an
+  // upstream said the context overflowed, a window larger than that member's.
+  const images = DIALECTS[client].imagesIn(body);
+  const tokens = estimateTokens(bodyBytes(req.body, body), images);
+  let overflowedAt = 0;
+  const holds = (m: LiveMember) => (images.images === 0 || m.vision !== false)
+    && (m.contextWindow == null || (m.contextWindow >= tokens && m.contextWindow > overflowedAt));
+  const accept = (m: LiveMember) => speaks(m) && holds(m);
 
   // A pool without a member that could serve this client: no wait helps, an admin must add one.
   // Not typed as an overload (clients retry those): the server-error type, `x-should-retry: false`.
-  if (!gw.registry.members(pool).some((m) => gw.registry.state(m, Date.now()) !== 'disabled' && accept(m))) {
-    const message = `the ${pool} pool has no enabled member that can serve this request: add a provider's model to the ${pool} pool in the admin UI (Pools page)`;
+  const usable = gw.registry.members(pool).filter((m) => gw.registry.state(m, Date.now()) !== 'disabled' && speaks(m));
+  if (usable.length === 0) {
+    const message = `the ${pool} pool has no member that can serve this request (none, or all disabled): add a provider's model to the ${pool} pool in the admin UI (Pools page)`;
     rec.error = message;
     routeHeaders(reply, null);
     reply.header('retry-after', String(gw.config.defaultCooldownSeconds)).header('x-should-retry', 'false');
@@ -113,6 +124,22 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     reply.code(503).header('content-type', 'application/json').send(errBody);
     return;
   }
+
+  // Members there are, but none can hold this request: say why, in the words clients act on.
+  if (!usable.some(holds)) {
+    const fit = images.images === 0 ? usable : usable.filter((m) => m.vision !== false);
+    if (fit.length === 0) return refuse(400, `no member of the ${pool} pool accepts images: mark a vision-capable member in the admin UI (Pools page), or send the request without images`);
+    const largest = Math.max(...fit.map((m) => m.contextWindow ?? 0));
+    rec.error = `prompt is too long: ${tokens} tokens > ${largest} maximum (estimated; no member of the ${pool} pool has a larger context window)`;
+    return sendTooLong(reply, client, rec.error);
+  }
+
+  // A conversation keeps the member that served its last turn while that member is ready.
+  const conversation = conversationOf(req.headers, body);
+  rec.conversation = conversation;
+  const sticky = conversation !== null && gw.poolAffinity(pool) === 'session';
+  const remembered = sticky ? await gw.affinity.get(conversation) : null;
+  reply.header('x-gateway-affinity', 'none');
 
   // The client going away aborts whatever upstream call is running.
   const clientGone = new AbortController();
@@ -132,6 +159,8 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   const tried = new Set<number>();
   let attempts = 0;
   let last: { member: LiveMember; failure: Failure } | null = null;
+  // The last upstream context overflow: the answer when no larger member is left.
+  let overflow: { member: LiveMember; failure: Failure } | null = null;
   for (;;) {
     if (clientGone.signal.aborted) {
       rec.status = 499;
@@ -139,8 +168,11 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     }
     if (attempts >= gw.config.maxAttempts) break; // MAX_ATTEMPTS: the client gets the last failure
     if (gw.lifecycle.expired.aborted) return refuse(503, RESTARTING);
-    const ticket = gw.cluster ? await gw.cluster.ticket(pool) : null;
-    let member = gw.registry.next(pool, Date.now(), tried, accept, ticket);
+    let member = attempts === 0 && remembered !== null ? keptMember(gw, remembered, pool, tried, accept) : null;
+    if (!member) {
+      const ticket = gw.cluster ? await gw.cluster.ticket(pool) : null;
+      member = gw.registry.next(pool, Date.now(), tried, accept, ticket);
+    }
     // Nothing ready: a member cooling after a transient failure may take a probe (one at a time).
     const probe = member ? null : gw.registry.takeProbe(pool, Date.now(), tried, accept);
     if (probe) {
@@ -152,14 +184,34 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     attempts++;
     const attemptStarted = performance.now();
     if (down) down.current = member;
-    const input: AttemptInput = { client, body, member, stream, clientGone: clientGone.signal, rec, started, probe, down };
-    const att = new Attempt(gw, req, reply, input);
+    if (sticky) {
+      rec.affinity = affinityResult(remembered, member.id);
+      reply.header('x-gateway-affinity', rec.affinity);
+    }
+    const input: AttemptInput = { client, body, member, stream, clientGone: clientGone.signal, rec, started, probe, down, dropAllThinking: false };
     let outcome: Outcome;
+    let att = new Attempt(gw, req, reply, input);
     try {
       outcome = await att.run();
+      if (outcome.kind === 'again') {
+        // The member refused a thinking signature in the history: once more, without the history's thinking.
+        rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status: 400, reason: `${outcome.reason}: retried without the history's thinking blocks`, ms: Math.round(performance.now() - attemptStarted) });
+        req.log.info({ pool, provider: member.provider.name, model: member.model }, 'invalid thinking signature: retrying the same member without thinking history');
+        att = new Attempt(gw, req, reply, { ...input, dropAllThinking: true });
+        outcome = await att.run();
+        if (outcome.kind === 'again') outcome = { kind: 'failed', failure: { status: 400, message: outcome.reason, retryAfter: null } };
+      }
     } finally {
       if (probe) gw.registry.releaseProbe(probe); // success, failure, abort or exception alike
       if (down) down.current = null;
+    }
+    if (outcome.kind === 'overflow') {
+      // Too big for this member: a larger one may hold it. Nothing is cooled.
+      overflowedAt = Math.max(overflowedAt, member.contextWindow ?? tokens);
+      rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status: outcome.failure.status, reason: outcome.failure.message, ms: Math.round(performance.now() - attemptStarted) });
+      overflow = { member, failure: maskFailure(outcome.failure, member.provider.apiKey) };
+      req.log.info({ pool, provider: member.provider.name, model: member.model }, 'context overflow: trying a member with a larger window');
+      continue;
     }
     if (outcome.kind === 'failed' && gw.lifecycle.expired.aborted) continue; // cut by the shutdown: not the member's failure
     if (outcome.kind === 'refused') {
@@ -180,6 +232,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
       else if (outcome.kind === 'served' && !outcome.neutral && !att.proven) gw.served(member.id, probe);
       recordRoute(rec, member);
       if (outcome.kind === 'aborted') rec.status = 499;
+      else if (sticky && !(outcome.kind === 'served' && outcome.broke)) gw.affinity.set(conversation!, member.id);
       return;
     }
     const failure = maskFailure(outcome.failure, member.provider.apiKey);
@@ -195,6 +248,12 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   }
 
   const now = Date.now();
+  if (overflow) {
+    // Nothing larger could take it: the overflow itself, in the words clients act on (Claude Code
+    // compacts on Anthropic's "prompt is too long").
+    rec.error = overflow.failure.message;
+    return sendFailure(reply, down, { client, member: overflow.member, failure: overflow.failure, retryAfter: null, attempts: 1, pool });
+  }
   const soonest = gw.registry.soonestReady(pool, now, accept);
   if (!last) {
     // A probe running elsewhere may make a member ready any moment: ask the client back soon.
@@ -208,6 +267,18 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   rec.error = last.failure.message;
   if (down?.opened) rec.status = last.failure.status;
   sendFailure(reply, down, { client, member: last.member, failure: last.failure, retryAfter: soonest !== null ? retryAfterSeconds(soonest, now) : null, attempts, pool });
+}
+
+/** The conversation's remembered member, when it is still in the pool, ready, untried and able to take the request. */
+function keptMember(gw: Gateway, id: number, pool: string, tried: ReadonlySet<number>, accept: (m: LiveMember) => boolean): LiveMember | null {
+  const m = gw.registry.member(id);
+  if (!m || m.pool !== pool || tried.has(m.id) || !accept(m)) return null;
+  return gw.registry.state(m, Date.now()) === 'ready' ? m : null;
+}
+
+/** The request body's size in bytes, as received (or as re-serialised when it came parsed). */
+function bodyBytes(raw: unknown, body: Record<string, unknown>): number {
+  return Buffer.isBuffer(raw) ? raw.length : Buffer.byteLength(JSON.stringify(body));
 }
 
 /** The member that answered, in the request's log row. */

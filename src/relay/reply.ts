@@ -87,3 +87,18 @@ export function sendFailure(
   }
   reply.code(f.status).header('content-type', 'application/json').send(DIALECTS[client].errorBody(f.status, generic));
 }
+
+/**
+ * 400 for a request no member can hold (CONTRACT "member capabilities"), in the words clients act
+ * on: Anthropic `invalid_request_error` starting "prompt is too long: " (Claude Code compacts on
+ * it), OpenAI `context_length_exceeded`.
+ */
+export function sendTooLong(reply: FastifyReply, format: Format, message: string): void {
+  routeHeaders(reply, null);
+  const body = DIALECTS[format].errorBody(400, message) as { error: Record<string, unknown> };
+  if ('param' in body.error) {
+    body.error.code = 'context_length_exceeded';
+    body.error.param = 'messages';
+  }
+  reply.code(400).header('content-type', 'application/json').send(body);
+}

@@ -25,8 +25,10 @@ export async function relayStream(att: Attempt, res: Dispatcher.ResponseData): P
   const down = a.down!;
   const parser = new SseParser();
   const translator: StreamTranslator | null = att.conv && att.ctx ? ours(() => att.conv!.stream(att.ctx!)) : null;
-  // Usage is read by the translator when there is one, else by the watch.
-  const watch = upstream.watch(translator ? null : a.rec.usage);
+  // Usage is read by the translator when there is one, else by the watch — which also notes who
+  // signed each thinking block passed through (a same-format client sends them back next turn).
+  const providerId = att.member.providerId;
+  const watch = translator ? upstream.watch(null) : upstream.watch(a.rec.usage, (sig) => gw.signatures.record(sig, providerId));
   const needle = att.keyNeedle;
   let committed = false;
 

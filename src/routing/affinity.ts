@@ -11,7 +11,7 @@ export class AffinityTable {
   /** conversation → member and when it was last used; Map order is use order (oldest first). */
   private readonly entries = new Map<string, { memberId: number; at: number }>();
 
-  constructor(private readonly max = 50_000, private readonly idleMs = 60 * 60_000) {}
+  constructor(private readonly max = 50_000, readonly idleMs = 60 * 60_000) {}
 
   /** The member that served the conversation last, if it is remembered and not idle too long. */
   get(conversation: string, now: number): number | null {
@@ -75,4 +75,38 @@ export function conversationOf(headers: Record<string, unknown>, body: Record<st
 
 function cap(s: string): string {
   return s.length > MAX_CONVERSATION_LENGTH ? `sha256:${createHash('sha256').update(s).digest('base64url')}` : s;
+}
+
+/** Where conversations' members are shared between replicas (Redis), when there is such a place. */
+export interface SharedAffinity {
+  /** The member remembered for a conversation; null when none (or the store could not answer in time). */
+  get(conversation: string): Promise<number | null>;
+  set(conversation: string, memberId: number): void;
+}
+
+/**
+ * Conversation → member, in this process (AffinityTable) and, when set, shared between replicas:
+ * the shared store is asked first (another replica may have moved the conversation), this
+ * process's table answers when it cannot.
+ */
+export class Affinity {
+  readonly table: AffinityTable;
+  shared: SharedAffinity | null = null;
+
+  constructor(table = new AffinityTable()) {
+    this.table = table;
+  }
+
+  async get(conversation: string): Promise<number | null> {
+    if (this.shared) {
+      const id = await this.shared.get(conversation);
+      if (id !== null) return id;
+    }
+    return this.table.get(conversation, Date.now());
+  }
+
+  set(conversation: string, memberId: number): void {
+    this.table.set(conversation, memberId, Date.now());
+    this.shared?.set(conversation, memberId);
+  }
 }

@@ -170,7 +170,8 @@ describe('failover and cooldown', () => {
     const other = await upstream('anthropic', 'B');
     const a = await addProvider(gw, { name: 'A', baseUrl: u.url, format: 'anthropic' }, 'normal', ['x']);
     await addProvider(gw, { name: 'B', baseUrl: other.url, format: 'anthropic' }, 'normal', ['y']);
-    const errBody = { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 300000 tokens > 200000 maximum' } };
+    // (a context overflow is not the request's own fault for every member: see conversations.test.ts)
+    const errBody = { type: 'error', error: { type: 'invalid_request_error', message: 'max_tokens: 100000 > 64000, which is the maximum allowed for this model' } };
     u.fallback = { kind: 'status', status: 400, body: errBody };
     const r = await post(`${gw.url}/v1/messages`, anthropicBody());
     expect(r.status).toBe(400);
@@ -262,18 +263,30 @@ describe('keep-alive during upstream silence', () => {
     const u = await upstream('anthropic');
     await addProvider(gw, { name: 'A', baseUrl: u.url, format: 'anthropic' }, 'normal', ['x']);
     const { streamEvents } = await import('../helpers/upstream.js');
+    // the upstream stays silent until the client has read two pings (order, not a clock)
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
     u.fallback = { kind: 'custom', handle: (_req, _body, res) => {
       const evs = streamEvents('anthropic', 'x', 2);
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(evs.slice(0, 3).join('')); // message_start, the block, its first text
-      setTimeout(() => res.end(evs.slice(3).join('')), 600);
+      void gate.then(() => res.end(evs.slice(3).join('')));
     } };
-    const r = await post(`${gw.url}/v1/messages`, anthropicBody('sonnet', { stream: true }));
-    expect(r.status).toBe(200);
-    const pings = r.text.split('\n\n').filter((f) => f.startsWith('event: ping'));
-    expect(pings.length).toBeGreaterThanOrEqual(2);
-    expect(r.text.indexOf('event: ping')).toBeGreaterThan(r.text.indexOf('message_start'));
-    expect(r.text).toContain('event: message_stop');
+    const res = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(anthropicBody('sonnet', { stream: true })) });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let text = '';
+    const pings = () => text.split('\n\n').filter((f) => f.startsWith('event: ping')).length;
+    for (;;) {
+      if (pings() >= 2) release();
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += dec.decode(value, { stream: true });
+    }
+    expect(pings()).toBeGreaterThanOrEqual(2);
+    expect(text.indexOf('event: ping')).toBeGreaterThan(text.indexOf('message_start'));
+    expect(text).toContain('event: message_stop');
   });
 });
 

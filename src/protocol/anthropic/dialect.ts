@@ -1,4 +1,4 @@
-import type { Dialect, StreamWatch, UpstreamError } from '../dialect.js';
+import type { Dialect, ImageFacts, StreamWatch, UpstreamError } from '../dialect.js';
 import { int, nonEmpty, parseOrNull } from '../dialect.js';
 import type { SseEvent } from '../sse.js';
 import type { Usage } from '../../telemetry/record.js';
@@ -55,9 +55,15 @@ function readUsage(u: unknown, into: Usage): Usage {
 class Watch implements StreamWatch {
   complete = false;
   error: UpstreamError | null = null;
-  constructor(private readonly usage: Usage | null) {}
+  constructor(private readonly usage: Usage | null, private readonly onSignature?: (signature: string) => void) {}
+
   see(ev: SseEvent): void {
     const type = ev.event;
+    if (type === 'content_block_delta' || type === 'content_block_start') {
+      // (only a block's signature matters here, and only when asked: one `includes` per event otherwise)
+      if (this.onSignature && (ev.data.includes('"signature_delta"') || ev.data.includes('"redacted_thinking"'))) this.signature(ev.data);
+      return;
+    }
     if (type === 'message_stop' || (type === undefined && ev.data.startsWith('{"type":"message_stop"'))) {
       this.complete = true;
     } else if (type === 'message_start' || type === 'message_delta') {
@@ -69,6 +75,23 @@ class Watch implements StreamWatch {
       if (e) this.error = e;
     }
   }
+
+  private signature(data: string): void {
+    const j = parseOrNull(data) as { delta?: { type?: string; signature?: unknown }; content_block?: Block } | null;
+    const sig = j?.delta?.type === 'signature_delta' ? j.delta.signature : j?.content_block?.type === 'redacted_thinking' ? j.content_block.data : undefined;
+    if (typeof sig === 'string' && sig !== '') this.onSignature!(sig);
+  }
+}
+
+/** Signatures of the thinking (and redacted_thinking data) blocks of a whole answer. */
+function signaturesIn(answer: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  if (!Array.isArray(answer.content)) return out;
+  for (const b of answer.content as (Block & { signature?: unknown })[]) {
+    if (b?.type === 'thinking' && typeof b.signature === 'string' && b.signature !== '') out.push(b.signature);
+    else if (b?.type === 'redacted_thinking' && typeof b.data === 'string' && b.data !== '') out.push(b.data);
+  }
+  return out;
 }
 
 const frame = (type: string, data: object): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
@@ -98,9 +121,30 @@ function answerAsStream(msg: Record<string, unknown>): string {
   return s;
 }
 
+/** Image blocks in an Anthropic request: in message content, and inside tool results. */
+function imagesIn(body: Record<string, unknown>): ImageFacts {
+  const facts: ImageFacts = { images: 0, imageChars: 0 };
+  const visit = (blocks: unknown): void => {
+    if (!Array.isArray(blocks)) return;
+    for (const b of blocks as { type?: unknown; source?: { data?: unknown }; content?: unknown }[]) {
+      if (!b || typeof b !== 'object') continue;
+      if (b.type === 'image') {
+        facts.images++;
+        if (typeof b.source?.data === 'string') facts.imageChars += b.source.data.length;
+      } else if (b.type === 'tool_result') {
+        visit(b.content);
+      }
+    }
+  };
+  const messages = body.messages;
+  if (Array.isArray(messages)) for (const m of messages) if (m && typeof m === 'object') visit((m as { content?: unknown }).content);
+  return facts;
+}
+
 export const anthropic: Dialect = {
   format: 'anthropic',
   chatPath: CHAT_PATH.anthropic,
+  signed: true,
   keepAlive: 'event: ping\ndata: {"type": "ping"}\n\n',
   isSubstantive: (ev) => ev.data !== '' && !isPing(ev),
   isContent(ev) {
@@ -113,7 +157,8 @@ export const anthropic: Dialect = {
     return false;
   },
   errorIn,
-  watch: (usage) => new Watch(usage),
+  watch: (usage, onSignature) => new Watch(usage, onSignature),
+  signaturesIn,
   answerHasContent(answer) {
     const content = answer.content;
     return Array.isArray(content) && content.some((b) => blockHasContent(b as Block, false));
@@ -124,5 +169,6 @@ export const anthropic: Dialect = {
   errorType: (status) => anthropicErrorType(status),
   errorBody: (status, message, type) => errorBody('anthropic', status, message, type) as unknown as Record<string, unknown>,
   errorFrame: (status, message, type) => sseErrorFrame('anthropic', status, message, type),
+  imagesIn,
   prepare: prepareAnthropicPassthrough,
 };

@@ -1,4 +1,4 @@
-import type { Dialect, StreamWatch, UpstreamError } from '../dialect.js';
+import type { Dialect, ImageFacts, StreamWatch, UpstreamError } from '../dialect.js';
 import { int, nonEmpty, parseOrNull } from '../dialect.js';
 import type { SseEvent } from '../sse.js';
 import type { Usage } from '../../telemetry/record.js';
@@ -81,9 +81,27 @@ function answerAsStream(c: Record<string, unknown>): string {
   return s + 'data: [DONE]\n\n';
 }
 
+/** `image_url` parts in an OpenAI request's messages (inline `data:` URLs counted by their length). */
+function imagesIn(body: Record<string, unknown>): ImageFacts {
+  const facts: ImageFacts = { images: 0, imageChars: 0 };
+  const messages = body.messages;
+  if (!Array.isArray(messages)) return facts;
+  for (const m of messages as { content?: unknown }[]) {
+    if (!m || typeof m !== 'object' || !Array.isArray(m.content)) continue;
+    for (const p of m.content as { type?: unknown; image_url?: { url?: unknown } | string }[]) {
+      if (!p || typeof p !== 'object' || p.type !== 'image_url') continue;
+      facts.images++;
+      const url = typeof p.image_url === 'string' ? p.image_url : p.image_url?.url;
+      if (typeof url === 'string' && url.startsWith('data:')) facts.imageChars += url.length;
+    }
+  }
+  return facts;
+}
+
 export const openai: Dialect = {
   format: 'openai',
   chatPath: CHAT_PATH.openai,
+  signed: false,
   keepAlive: ': keep-alive\n\n',
   isSubstantive: (ev) => ev.data !== '',
   isContent(ev) {
@@ -94,6 +112,7 @@ export const openai: Dialect = {
   },
   errorIn,
   watch: (usage) => new Watch(usage),
+  signaturesIn: () => [], // (no signed thinking in this format)
   answerHasContent(answer) {
     const choices = Array.isArray(answer.choices) ? (answer.choices as { message?: Message }[]) : [];
     return choices.some((c) => messageHasContent(c?.message));
@@ -104,5 +123,6 @@ export const openai: Dialect = {
   errorType: (status) => openaiErrorType(status).type,
   errorBody: (status, message, type) => errorBody('openai', status, message, type) as unknown as Record<string, unknown>,
   errorFrame: (status, message, type) => sseErrorFrame('openai', status, message, type),
+  imagesIn,
   prepare: prepareOpenAIPassthrough,
 };
