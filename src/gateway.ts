@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
 import { openDb, type Db } from './store/db.js';
 import { Repo } from './store/repo.js';
-import { Registry, type CooldownUpdate, type Probe } from './routing/registry.js';
+import { Registry, type CooldownUpdate, type LiveKey, type Probe } from './routing/registry.js';
 import { UpstreamPool } from './upstream/client.js';
 import { Cluster, type ClusterEvent } from './cluster/redis.js';
 import { KyselyBackgroundWriter, SqliteBackgroundWriter, type BackgroundWriter } from './store/background-writer.js';
@@ -130,6 +130,8 @@ export class Gateway {
             else this.affinityOff.delete(pool);
           }
           this.upstreams.retain(new Set(providers.map((p) => p.id)));
+          // The price table too (set on another replica); not yet at the first load (telemetry starts after it).
+          if (this.telemetry) await this.telemetry.reloadPrices().catch((err) => this.log.warn({ err: (err as Error).message }, 'price table reload failed'));
         } while (this.reloadAgain);
       } finally {
         this.reloading = null;
@@ -172,7 +174,8 @@ export class Gateway {
    * (the usual case) when it had no failures. A member that is cooling although it was not probed
    * was cooled by a failure racing this request: that failure stands.
    */
-  served(memberId: number, probe: Probe | null): void {
+  served(memberId: number, probe: Probe | null, key?: LiveKey | null): void {
+    if (key) this.keyServed(key.id);
     const m = this.registry.member(memberId);
     if (!m || (m.failures === 0 && m.cooldownUntil === null)) return;
     const now = Date.now();
@@ -203,9 +206,50 @@ export class Gateway {
     void this.cluster?.publish({ type: 'recovered', memberId, at: now });
   }
 
-  /** Clears a member's cooldown, in memory, in storage and on the other replicas. */
+  /**
+   * Cools one key of a provider (CONTRACT "Provider keys"), like `cool` a member: in memory at
+   * once, then Redis (the later end wins) and the database in the background.
+   */
+  coolKey(keyId: number, c: CooldownUpdate): void {
+    const k = this.registry.coolKey(keyId, { ...c, at: c.at ?? Date.now() });
+    if (!k || k.cooldownUntil === null || keyId <= 0) return;
+    const shared: CooldownUpdate = { until: k.cooldownUntil, lastError: c.lastError, kind: k.cooldownKind, failures: k.failures, at: k.cooledAt ?? undefined };
+    this.cluster?.shareKeyCooldown(keyId, shared)
+      .then((later) => { if (later) this.registry.coolKey(keyId, later); })
+      .catch(() => { /* logged by the cluster; local state stands */ });
+    this.writer.setKeyCooldown(keyId, shared.until, shared.lastError).catch((err) => {
+      this.log.error({ err, keyId }, 'could not store a key cooldown');
+    });
+  }
+
+  /** A key served: its failures in a row start again from 0, here and on the other replicas. */
+  private keyServed(keyId: number): void {
+    const k = this.registry.key(keyId);
+    if (!k || k.failures === 0) return;
+    const now = Date.now();
+    this.registry.clearKeyFailures(keyId);
+    void this.cluster?.publish({ type: 'key-recovered', keyId, at: now });
+  }
+
+  /** Clears a key's cooldown, in memory, in storage and on the other replicas. */
+  async resetKey(keyId: number): Promise<void> {
+    const at = Date.now();
+    const k = this.registry.resetKey(keyId);
+    if (keyId <= 0) return; // the one key of a row an older version wrote: nothing stored or shared
+    await this.repo.setKeyCooldown(keyId, null, k?.lastError ?? null);
+    await this.cluster?.publish({ type: 'key-reset', keyId, at });
+  }
+
+  /**
+   * Clears a member's cooldown, in memory, in storage and on the other replicas — and when every
+   * key of its provider was cooling (which held the member back), those keys' cooldowns too.
+   */
   async resetCooldown(memberId: number): Promise<void> {
     const at = Date.now();
+    const held = this.registry.member(memberId);
+    if (held && this.registry.keysHold(held.providerId, at) !== null) {
+      for (const k of this.registry.keysOf(held.providerId)) await this.resetKey(k.id);
+    }
     this.registry.reset(memberId);
     const m = this.registry.member(memberId);
     const stored = this.registry.storing(memberId);
@@ -245,6 +289,9 @@ export class Gateway {
     else if (e.type === 'recovered') this.registry.clearFailures(e.memberId, e.at);
     else if (e.type === 'probe') this.registry.remoteProbe(e.memberId, e.slots, e.ttlMs);
     else if (e.type === 'probe-end') this.registry.remoteProbeEnd(e.memberId, e.slots);
+    else if (e.type === 'key-cool') this.registry.coolKey(e.keyId, e); // never shortens
+    else if (e.type === 'key-reset') this.registry.resetKey(e.keyId, { at: e.at, remote: true });
+    else if (e.type === 'key-recovered') this.registry.clearKeyFailures(e.keyId, e.at);
     else if (e.type === 'reload') {
       this.reload().catch((err) => this.log.error({ err }, 'reload after a change on another replica failed'));
     }

@@ -92,11 +92,37 @@ export type ClusterEvent =
   | ({ type: 'cool'; memberId: number } & CooldownUpdate)
   | { type: 'reset'; memberId: number; at?: number }
   | { type: 'recovered'; memberId: number; at?: number }
+  // the same three for one key of a provider (CONTRACT "Provider keys"), in `<prefix>cool:k<keyId>`
+  | ({ type: 'key-cool'; keyId: number } & CooldownUpdate)
+  | { type: 'key-reset'; keyId: number; at?: number }
+  | { type: 'key-recovered'; keyId: number; at?: number }
   | { type: 'probe'; memberId: number; slots: string[]; ttlMs: number }
   | { type: 'probe-end'; memberId: number; slots: string[] }
   | { type: 'reload' };
 
-/** A member's events not yet shared because Redis could not be reached: the latest of each kind. */
+/**
+ * Whose cooldown: a member (`"12"`, its id) or a provider key (`"k5"`). Its Redis key is
+ * `<prefix>cool:<subject>`, so one scan reads both.
+ */
+type Subject = string;
+const memberSubject = (memberId: number): Subject => String(memberId);
+const keySubject = (keyId: number): Subject => `k${keyId}`;
+
+/** The event telling the other replicas about a subject's cooldown, reset or success. */
+function subjectEvent(subject: Subject, type: 'cool', c: CooldownUpdate): ClusterEvent;
+function subjectEvent(subject: Subject, type: 'reset' | 'recovered', at: number): ClusterEvent;
+function subjectEvent(subject: Subject, type: 'cool' | 'reset' | 'recovered', v: CooldownUpdate | number): ClusterEvent {
+  if (subject.startsWith('k')) {
+    const keyId = Number(subject.slice(1));
+    if (type === 'cool') return { type: 'key-cool', keyId, ...(v as CooldownUpdate) };
+    return { type: type === 'reset' ? 'key-reset' : 'key-recovered', keyId, at: v as number };
+  }
+  const memberId = Number(subject);
+  if (type === 'cool') return { type: 'cool', memberId, ...(v as CooldownUpdate) };
+  return { type, memberId, at: v as number };
+}
+
+/** A member's (or key's) events not yet shared because Redis could not be reached: the latest of each kind. */
 interface Pending {
   reset?: number;
   recovered?: number;
@@ -130,7 +156,7 @@ export class Cluster {
   private readonly sub: Redis;
   private readonly channel: string;
   /** Resets, successes and cooldowns not shared yet (Redis away): sent when it answers again. */
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new Map<Subject, Pending>();
   private retryTimer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> | null = null;
   private syncAgain = false;
@@ -297,27 +323,36 @@ export class Cluster {
    * reached the cooldown waits in a queue and is shared when it answers again (if still running).
    */
   async shareCooldown(memberId: number, c: CooldownUpdate): Promise<CooldownUpdate | null> {
+    return this.share(memberSubject(memberId), c);
+  }
+
+  /** The same for one key of a provider: `<prefix>cool:k<keyId>`, the later end winning. */
+  async shareKeyCooldown(keyId: number, c: CooldownUpdate): Promise<CooldownUpdate | null> {
+    return this.share(keySubject(keyId), c);
+  }
+
+  private async share(subject: Subject, c: CooldownUpdate): Promise<CooldownUpdate | null> {
     const at = c.at ?? Date.now();
     if (!this.ready) {
-      this.queue(memberId, { cool: { ...c, at } });
+      this.queue(subject, { cool: { ...c, at } });
       return null;
     }
     try {
-      return await this.sendCooldown(memberId, { ...c, at });
+      return await this.sendCooldown(subject, { ...c, at });
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not share a cooldown through redis; it is sent when redis answers again');
-      this.queue(memberId, { cool: { ...c, at } });
+      this.queue(subject, { cool: { ...c, at } });
       return null;
     }
   }
 
-  private async sendCooldown(memberId: number, c: CooldownUpdate & { at: number }): Promise<CooldownUpdate | null> {
+  private async sendCooldown(subject: Subject, c: CooldownUpdate & { at: number }): Promise<CooldownUpdate | null> {
     const ttl = Math.ceil(c.until - Date.now());
     if (ttl <= 0) return null; // over already: nothing to share
     const value = JSON.stringify({ until: c.until, lastError: c.lastError, kind: c.kind ?? null, failures: c.failures ?? 0, at: c.at });
-    const stored = (await this.cmd.apgCool(`${this.prefix}cool:${memberId}`, value, c.until, ttl, c.at)) as string | null;
+    const stored = (await this.cmd.apgCool(`${this.prefix}cool:${subject}`, value, c.until, ttl, c.at)) as string | null;
     if (stored) return readCooldown(stored);
-    await this.cmd.publish(this.channel, JSON.stringify({ type: 'cool', memberId, ...c, origin: this.origin }));
+    await this.cmd.publish(this.channel, JSON.stringify({ ...subjectEvent(subject, 'cool', c), origin: this.origin }));
     return null;
   }
 
@@ -328,21 +363,25 @@ export class Cluster {
    * they happened, when Redis answers again; probe notices and reload notices are not kept.
    */
   async publish(e: ClusterEvent): Promise<void> {
-    if (e.type === 'cool') {
-      const { type: _type, memberId, ...c } = e;
-      await this.shareCooldown(memberId, c);
+    if (e.type === 'cool' || e.type === 'key-cool') {
+      const { type: _type, ...rest } = e;
+      const subject = 'keyId' in rest ? keySubject(rest.keyId) : memberSubject(rest.memberId);
+      const { memberId: _m, keyId: _k, ...c } = rest as CooldownUpdate & { memberId?: number; keyId?: number };
+      await this.share(subject, c);
       return;
     }
-    if (e.type === 'reset' || e.type === 'recovered') {
+    if (e.type === 'reset' || e.type === 'recovered' || e.type === 'key-reset' || e.type === 'key-recovered') {
       const at = e.at ?? Date.now();
-      const later: Pending = e.type === 'reset' ? { reset: at } : { recovered: at };
-      if (!this.ready) return this.queue(e.memberId, later);
+      const subject = 'keyId' in e ? keySubject(e.keyId) : memberSubject(e.memberId);
+      const reset = e.type === 'reset' || e.type === 'key-reset';
+      const later: Pending = reset ? { reset: at } : { recovered: at };
+      if (!this.ready) return this.queue(subject, later);
       try {
-        if (e.type === 'reset') await this.sendReset(e.memberId, at);
-        else await this.cmd.publish(this.channel, JSON.stringify({ ...e, at, origin: this.origin }));
+        if (reset) await this.sendReset(subject, at);
+        else await this.cmd.publish(this.channel, JSON.stringify({ ...subjectEvent(subject, 'recovered', at), origin: this.origin }));
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'could not share state through redis; it is sent when redis answers again');
-        this.queue(e.memberId, later);
+        this.queue(subject, later);
       }
       return;
     }
@@ -354,14 +393,14 @@ export class Cluster {
     }
   }
 
-  private async sendReset(memberId: number, at: number): Promise<void> {
-    await this.cmd.apgReset(`${this.prefix}cool:${memberId}`, at, RESET_MARKER_MS);
-    await this.cmd.publish(this.channel, JSON.stringify({ type: 'reset', memberId, at, origin: this.origin }));
+  private async sendReset(subject: Subject, at: number): Promise<void> {
+    await this.cmd.apgReset(`${this.prefix}cool:${subject}`, at, RESET_MARKER_MS);
+    await this.cmd.publish(this.channel, JSON.stringify({ ...subjectEvent(subject, 'reset', at), origin: this.origin }));
   }
 
-  /** Keeps an event for later (the latest of each kind per member) and makes sure a retry comes. */
-  private queue(memberId: number, p: Pending): void {
-    const cur = this.pending.get(memberId) ?? {};
+  /** Keeps an event for later (the latest of each kind per member or key) and makes sure a retry comes. */
+  private queue(subject: Subject, p: Pending): void {
+    const cur = this.pending.get(subject) ?? {};
     if (p.reset !== undefined && (cur.reset === undefined || p.reset > cur.reset)) cur.reset = p.reset;
     if (p.recovered !== undefined && (cur.recovered === undefined || p.recovered > cur.recovered)) cur.recovered = p.recovered;
     if (p.cool) {
@@ -369,7 +408,7 @@ export class Cluster {
       const b = p.cool;
       cur.cool = !a ? b : { ...(b.until >= a.until ? b : a), at: Math.max(a.at, b.at) }; // the later end, the latest failure
     }
-    this.pending.set(memberId, cur);
+    this.pending.set(subject, cur);
     this.scheduleRetry();
   }
 
@@ -386,30 +425,30 @@ export class Cluster {
 
   /** Sends what waited, each member's events in the order they happened (an older one left out). */
   private async flush(): Promise<void> {
-    for (const [memberId, p] of [...this.pending]) {
+    for (const [subject, p] of [...this.pending]) {
       if (!this.ready) return;
-      if (this.pending.get(memberId) === p) this.pending.delete(memberId);
+      if (this.pending.get(subject) === p) this.pending.delete(subject);
       const steps: [number, () => Promise<unknown>][] = [];
       if (p.reset !== undefined) {
         const at = p.reset;
-        steps.push([at, () => this.sendReset(memberId, at)]);
+        steps.push([at, () => this.sendReset(subject, at)]);
       }
       if (p.recovered !== undefined && !(p.reset !== undefined && p.reset >= p.recovered)) {
         const at = p.recovered;
-        steps.push([at, () => this.cmd.publish(this.channel, JSON.stringify({ type: 'recovered', memberId, at, origin: this.origin }))]);
+        steps.push([at, () => this.cmd.publish(this.channel, JSON.stringify({ ...subjectEvent(subject, 'recovered', at), origin: this.origin }))]);
       }
       if (p.cool && !(p.reset !== undefined && p.reset >= p.cool.at)) {
         const c = p.cool;
         steps.push([c.at, async () => {
-          const later = await this.sendCooldown(memberId, c);
-          if (later) this.onEvent({ type: 'cool', memberId, ...later });
+          const later = await this.sendCooldown(subject, c);
+          if (later) this.onEvent(subjectEvent(subject, 'cool', later));
         }]);
       }
       steps.sort((x, y) => x[0] - y[0]);
       try {
         for (const [, step] of steps) await step();
       } catch (err) {
-        this.queue(memberId, p); // all of it again: every step may be repeated
+        this.queue(subject, p); // all of it again: every step may be repeated
         throw err;
       }
     }
@@ -433,14 +472,15 @@ export class Cluster {
         keys.forEach((k, i) => {
           const v = values[i];
           if (!v) return;
-          const memberId = Number(k.slice(k.lastIndexOf(':') + 1));
+          const subject = k.slice(k.lastIndexOf(':') + 1);
+          if (!/^k?\d+$/.test(subject)) return;
           const at = readReset(v);
           if (at !== null) {
-            out.push({ type: 'reset', memberId, at });
+            out.push(subjectEvent(subject, 'reset', at));
             return;
           }
           const c = readCooldown(v);
-          if (c) out.push({ type: 'cool', memberId, ...c });
+          if (c) out.push(subjectEvent(subject, 'cool', c));
         });
       }
     } while (cursor !== '0');

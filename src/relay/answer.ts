@@ -23,7 +23,7 @@ export function serveAnswer(att: Attempt, status: number, text: string, contentT
   }
   if (!upstream.answerHasContent(json)) return fail(502, EMPTY_ANSWER); // a common relay failure
   const answer = json;
-  upstream.readUsage(answer.usage, a.rec.usage);
+  upstream.readUsage(answer.usage, att.usage);
   if (!conv) for (const sig of upstream.signaturesIn(answer)) gw.signatures.record(sig, member.providerId);
   a.rec.status = 200;
   if (gw.telemetry.settings.logBodies) a.rec.responseBody = capBody(text, gw.telemetry.settings.logBodyMaxBytes);

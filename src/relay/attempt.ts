@@ -7,18 +7,18 @@ import { readErrorBody } from '../protocol/errors.js';
 import type { ConversionContext, Converter } from '../protocol/convert/types.js';
 import { getConverter } from '../protocol/convert/index.js';
 import { parseRetryAfter } from '../routing/cooldown.js';
-import type { LiveMember, Probe } from '../routing/registry.js';
-import type { RequestRecord } from '../telemetry/record.js';
+import type { LiveKey, LiveMember, Probe } from '../routing/registry.js';
+import { zeroUsage, type RequestRecord, type Usage } from '../telemetry/record.js';
 import { buildUpstreamUrl } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
 import { readBodyText } from '../upstream/read.js';
-import { keyMasker, keyNeedle } from '../secrets/redact.js';
+import { keyNeedle, keysMasker } from '../secrets/redact.js';
 import { isInvalidSignatureError } from '../protocol/anthropic/signatures.js';
 import { isContextOverflow } from '../protocol/convert/util.js';
 import { isClientFault } from './classify.js';
 import { Cut, OwnFault, ours, refusal, transportOutcome, type Outcome } from './outcome.js';
 import type { Downstream } from './downstream.js';
-import { routeHeaders } from './reply.js';
+import { routeHeaders, sendError } from './reply.js';
 import { serveAnswer } from './answer.js';
 import { relayStream } from './stream.js';
 
@@ -52,10 +52,14 @@ export class Attempt {
   /** Null when the client and the provider speak the same format. */
   readonly conv: Converter | null;
   ctx: ConversionContext | null = null;
-  /** Masks the provider's key in upstream text (error bodies and events may echo it). */
+  /** The provider's key this attempt sends (taken in turn from its keys); null: it has none. */
+  readonly key: LiveKey | null;
+  /** Masks the provider's keys in upstream text (error bodies and events may echo them). */
   readonly mask: (text: string) => string;
-  /** Bytes that may start the key: upstream bytes without them are forwarded as they came. */
+  /** Bytes that may start the key sent: upstream bytes without them are forwarded as they came. */
   readonly keyNeedle: Buffer | null;
+  /** Tokens this attempt's answer used (the request's record takes them when this attempt answered). */
+  readonly usage: Usage = zeroUsage();
   /** The member has been shown to work (a stream's first content): counted once, probe slot freed. */
   proven = false;
   private readonly ac = new AbortController();
@@ -72,10 +76,13 @@ export class Attempt {
     this.client = DIALECTS[input.client];
     this.upstream = DIALECTS[format];
     this.conv = format === input.client ? null : getConverter(input.client, format);
-    const masking = maskingFor(this.member.provider);
+    this.key = gw.registry.pickKey(this.member.providerId, Date.now());
+    // (the provider as the registry holds it now: the keys the key was taken from)
+    const masking = maskingFor(gw.registry.provider(this.member.providerId) ?? this.member.provider);
     this.mask = masking.mask;
-    this.keyNeedle = masking.needle;
-    input.clientGone.addEventListener('abort', this.onClientGone, { once: true });
+    this.keyNeedle = masking.needle(this.key?.apiKey ?? this.member.provider.apiKey);
+    if (input.clientGone.aborted) this.ac.abort(new Cut('client')); // (gone while the request waited)
+    else input.clientGone.addEventListener('abort', this.onClientGone, { once: true });
     this.offDrain = gw.lifecycle.onExpire(() => this.ac.abort(new Cut('drain')));
   }
 
@@ -123,7 +130,7 @@ export class Attempt {
     const { gw, input: a } = this;
     // Counted now, once; a probe's slot is freed now, not when a long stream ends, so that the
     // member can be probed again.
-    gw.served(this.member.id, a.probe);
+    gw.served(this.member.id, a.probe, this.key);
     this.proven = true;
     if (a.probe) gw.registry.releaseProbe(a.probe);
     a.rec.status = 200;
@@ -153,7 +160,7 @@ export class Attempt {
       } else {
         // Same format: the body goes as it is but for the model (and what the provider's options ask).
         // Thinking blocks another provider signed are removed (all of them on the retry after a refusal).
-        const drop = a.dropAllThinking ? dropAll : gw.signatures.foreignTo(member.providerId);
+        const drop = a.dropAllThinking ? gw.signatures.notSignedBy(member.providerId) : gw.signatures.foreignTo(member.providerId);
         upstreamBody = this.upstream.prepare(a.body, member.model, options, drop);
       }
       payload = JSON.stringify(upstreamBody);
@@ -170,6 +177,7 @@ export class Attempt {
       stream: a.stream,
       anthropicVersion: fromAnthropic && typeof anthropicVersion === 'string' ? anthropicVersion : undefined,
       anthropicBeta: fromAnthropic && typeof anthropicBeta === 'string' && !provider.options?.stripUnsupported ? anthropicBeta : undefined,
+      apiKey: this.key?.apiKey,
     });
     if (a.stream) this.arm(gw.config.firstByteTimeoutMs, 'first-byte');
     else this.arm(gw.config.totalTimeoutMs, 'total');
@@ -206,6 +214,33 @@ export class Attempt {
     }
   }
 
+  /**
+   * A 400-class refusal that is not the request's own fault after all (CONTRACT "Conversations and
+   * member capabilities"): the history's thinking signed elsewhere (`again`: the same member once
+   * more without it), or a request too big for this member (`overflow`: a larger one may hold it).
+   * Null: the request's own fault.
+   */
+  notTheRequestsFault(status: number, message: string, code?: string, type?: string): Outcome | null {
+    if (!this.input.dropAllThinking && this.upstream.signed && isInvalidSignatureError(message)) return { kind: 'again', reason: `refused a thinking signature: ${message.slice(0, 200)}` };
+    if (isContextOverflow(message, code, type)) return { kind: 'overflow', failure: { status, message: `context overflow: ${message.slice(0, 300)}`, retryAfter: null } };
+    return null;
+  }
+
+  /**
+   * An error event with a 400-class status before any content: not the member's failure. Unless
+   * it is `again` / `overflow`, the request's own fault, answered in the client's format.
+   */
+  refusedInStream(status: number, message: string): Outcome {
+    const other = this.notTheRequestsFault(status, message);
+    if (other) return other;
+    const a = this.input;
+    a.rec.error = message;
+    a.rec.status = status;
+    if (!a.down?.opened) routeHeaders(this.reply, this.member);
+    sendError(this.reply, a.client, status, message, undefined, a.down);
+    return { kind: 'served', neutral: true };
+  }
+
   /** An upstream error status: the request's own fault (passed back, nothing cools) or the member's failure. */
   private async upstreamError(res: Dispatcher.ResponseData, status: number, contentType: string): Promise<Outcome> {
     const { gw, reply, input: a, member } = this;
@@ -213,12 +248,8 @@ export class Attempt {
     this.disarm();
     const info = readErrorBody(text);
     if (isClientFault(status) && info) {
-      // Not the request's own fault after all: the history's thinking signed elsewhere, or a request
-      // too big for this member (CONTRACT "Conversations and member capabilities").
-      if (!a.dropAllThinking && this.upstream.signed && isInvalidSignatureError(info.message)) return { kind: 'again', reason: `refused a thinking signature: ${info.message.slice(0, 200)}` };
-      if (isContextOverflow(info.message, info.code, info.type)) {
-        return { kind: 'overflow', failure: { status, message: `context overflow: ${info.message.slice(0, 200)}`, retryAfter: null, body: { text, format: member.provider.format, contentType: contentType || 'application/json' } } };
-      }
+      const other = this.notTheRequestsFault(status, info.message, info.code, info.type);
+      if (other) return other;
     }
     if (isClientFault(status)) {
       a.rec.error = info?.message ?? text.slice(0, 300);
@@ -248,14 +279,21 @@ export class Attempt {
   }
 }
 
-const dropAll = (): boolean => true;
-
-/** A provider's masker and needle, built once per provider object (a reload makes new objects). */
-const MASKING = new WeakMap<object, { mask: (text: string) => string; needle: Buffer | null }>();
-function maskingFor(provider: { apiKey: string }): { mask: (text: string) => string; needle: Buffer | null } {
+/**
+ * A provider's masker (every one of its keys) and each key's needle, built once per provider
+ * object (a reload makes new objects).
+ */
+interface Masking {
+  mask: (text: string) => string;
+  needle: (key: string) => Buffer | null;
+}
+const MASKING = new WeakMap<object, Masking>();
+function maskingFor(provider: { apiKey: string; keys?: readonly { apiKey: string }[] }): Masking {
   let m = MASKING.get(provider);
   if (!m) {
-    m = { mask: keyMasker(provider.apiKey), needle: keyNeedle(provider.apiKey) };
+    const keys = provider.keys ? provider.keys.map((k) => k.apiKey) : [provider.apiKey];
+    const needles = new Map(keys.map((k) => [k, keyNeedle(k)]));
+    m = { mask: keysMasker(keys), needle: (key) => (needles.has(key) ? needles.get(key)! : keyNeedle(key)) };
     MASKING.set(provider, m);
   }
   return m;

@@ -59,6 +59,7 @@ async function count(gw: Gateway, req: FastifyRequest, reply: FastifyReply, b: R
           stream: false,
           anthropicVersion: typeof version === 'string' ? version : undefined,
           anthropicBeta: typeof beta === 'string' && !member.provider.options?.stripUnsupported ? beta : undefined,
+          apiKey: gw.registry.pickKey(member.providerId, Date.now())?.apiKey, // the provider's keys in turn
         }),
         body: JSON.stringify({ ...b, model: member.model }),
         signal: AbortSignal.timeout(COUNT_TIMEOUT_MS),

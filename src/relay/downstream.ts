@@ -99,6 +99,14 @@ export class Downstream {
   }
 
   private tick(): void {
+    try {
+      this.keepAlive();
+    } catch {
+      // (runs in a timer: a throw here would end the process; the next write or the end says more)
+    }
+  }
+
+  private keepAlive(): void {
     if (performance.now() - this.lastWriteAt < this.opts.keepAliveMs || this.out.destroyed) return;
     if (!this.opened) {
       if (this.out.headersSent) return; // answered otherwise (an error status, a replayed answer)

@@ -102,9 +102,12 @@ export function transportOutcome(err: unknown, signal: AbortSignal): Outcome {
   return { kind: 'failed', failure: { status: t.status, message: t.reason, retryAfter: null, unreachable: t.unreachable } };
 }
 
-/** The failure with the provider's key masked wherever upstream text may have echoed it. */
-export function maskFailure(f: Failure, key: string): Failure {
-  const mask = keyMasker(key);
+/**
+ * The failure with the provider's key masked wherever upstream text may have echoed it: `key` is
+ * the key, or a masker already built (an attempt's, which masks every key of its provider).
+ */
+export function maskFailure(f: Failure, key: string | ((text: string) => string)): Failure {
+  const mask = typeof key === 'function' ? key : keyMasker(key);
   const message = mask(f.message);
   const text = f.body ? mask(f.body.text) : undefined;
   if (message === f.message && text === f.body?.text) return f;

@@ -1,11 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Gateway } from '../gateway.js';
 import type { Format } from '../protocol/formats.js';
-import { DIALECTS, estimateTokens } from '../protocol/dialect.js';
+import { DIALECTS, estimateTokens, type ImageFacts } from '../protocol/dialect.js';
+import { historySignatures } from '../protocol/anthropic/signatures.js';
+import { promptTooLongMessage } from '../protocol/convert/util.js';
 import { getConverter } from '../protocol/convert/index.js';
 import { resolvePool } from '../routing/pools.js';
 import { applyFailure, failureKind, retryAfterSeconds } from '../routing/cooldown.js';
-import type { LiveMember } from '../routing/registry.js';
+import type { LiveKey, LiveMember } from '../routing/registry.js';
+import { coolsKeyAlone } from '../routing/keys.js';
 import { zeroUsage, type RequestRecord } from '../telemetry/record.js';
 import { isRefusal, type Admission } from '../access/guard.js';
 import { jsonTooDeep, MAX_JSON_DEPTH } from '../protocol/json-depth.js';
@@ -67,6 +70,12 @@ interface Held {
 
 async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, client: Format, rec: RequestRecord, started: number, held: Held): Promise<void> {
   let down: Downstream | null = null;
+  reply.header('x-gateway-affinity', 'none'); // (until a conversation's member is chosen)
+  // The client going away aborts whatever upstream call is running (listened for before any wait).
+  const clientGone = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) clientGone.abort();
+  });
   const refuse = (status: number, message: string, type?: string) => {
     rec.error = message;
     if (down?.opened) rec.status = status; // (the stream's head said 200; the log says what happened)
@@ -103,11 +112,15 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   // What the members must hold (CONTRACT "member capabilities"): images need vision; the size, a
   // window that fits — estimated without tokenizing (protocol/dialect.ts estimateTokens); after an
   // upstream said the context overflowed, a window larger than that member's.
-  const images = DIALECTS[client].imagesIn(body);
-  const tokens = estimateTokens(bodyBytes(req.body, body), images);
+  // Measured only when some member of the pool states a window or refuses images (walking a long
+  // history and sizing it is not free).
+  let images: ImageFacts | null = null;
+  let tokens = -1;
+  const imageFacts = () => (images ??= DIALECTS[client].imagesIn(body));
+  const size = () => (tokens >= 0 ? tokens : (tokens = estimateTokens(bodyBytes(req, body), imageFacts())));
   let overflowedAt = 0;
-  const holds = (m: LiveMember) => (images.images === 0 || m.vision !== false)
-    && (m.contextWindow == null || (m.contextWindow >= tokens && m.contextWindow > overflowedAt));
+  const holds = (m: LiveMember) => (m.vision !== false || imageFacts().images === 0)
+    && (m.contextWindow == null || (m.contextWindow >= size() && m.contextWindow > overflowedAt));
   const accept = (m: LiveMember) => speaks(m) && holds(m);
 
   // A pool without a member that could serve this client: no wait helps, an admin must add one.
@@ -127,10 +140,10 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
 
   // Members there are, but none can hold this request: say why, in the words clients act on.
   if (!usable.some(holds)) {
-    const fit = images.images === 0 ? usable : usable.filter((m) => m.vision !== false);
+    const fit = imageFacts().images === 0 ? usable : usable.filter((m) => m.vision !== false);
     if (fit.length === 0) return refuse(400, `no member of the ${pool} pool accepts images: mark a vision-capable member in the admin UI (Pools page), or send the request without images`);
     const largest = Math.max(...fit.map((m) => m.contextWindow ?? 0));
-    rec.error = `prompt is too long: ${tokens} tokens > ${largest} maximum (estimated; no member of the ${pool} pool has a larger context window)`;
+    rec.error = `prompt is too long: ${size()} tokens > ${largest} maximum (estimated; no member of the ${pool} pool has a larger context window)`;
     return sendTooLong(reply, client, rec.error);
   }
 
@@ -138,14 +151,8 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   const conversation = conversationOf(req.headers, body);
   rec.conversation = conversation;
   const sticky = conversation !== null && gw.poolAffinity(pool) === 'session';
-  const remembered = sticky ? await gw.affinity.get(conversation) : null;
-  reply.header('x-gateway-affinity', 'none');
+  const remembered = sticky ? await gw.affinity.get(pool, conversation) : null;
 
-  // The client going away aborts whatever upstream call is running.
-  const clientGone = new AbortController();
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) clientGone.abort();
-  });
   if (stream) {
     down = new Downstream(reply, DIALECTS[client], {
       keepAliveMs: gw.config.keepAliveMs,
@@ -161,13 +168,14 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   let last: { member: LiveMember; failure: Failure } | null = null;
   // The last upstream context overflow: the answer when no larger member is left.
   let overflow: { member: LiveMember; failure: Failure } | null = null;
+  const overflowed = new Set<number>();
   for (;;) {
     if (clientGone.signal.aborted) {
       rec.status = 499;
       return;
     }
-    if (attempts >= gw.config.maxAttempts) break; // MAX_ATTEMPTS: the client gets the last failure
     if (gw.lifecycle.expired.aborted) return refuse(503, RESTARTING);
+    if (attempts >= gw.config.maxAttempts) break; // MAX_ATTEMPTS: the client gets the last failure
     let member = attempts === 0 && remembered !== null ? keptMember(gw, remembered, pool, tried, accept) : null;
     if (!member) {
       const ticket = gw.cluster ? await gw.cluster.ticket(pool) : null;
@@ -194,12 +202,14 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     try {
       outcome = await att.run();
       if (outcome.kind === 'again') {
-        // The member refused a thinking signature in the history: once more, without the history's thinking.
-        rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status: 400, reason: `${outcome.reason}: retried without the history's thinking blocks`, ms: Math.round(performance.now() - attemptStarted) });
+        // The member refused a thinking signature in the history: once more, without the history's
+        // thinking blocks it did not sign — and those are foreign to it from now on.
+        gw.signatures.refused(historySignatures(body), member.providerId);
+        rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status: 400, reason: `${outcome.reason}: retried without the history's thinking blocks it did not sign`, ms: Math.round(performance.now() - attemptStarted) });
         req.log.info({ pool, provider: member.provider.name, model: member.model }, 'invalid thinking signature: retrying the same member without thinking history');
         att = new Attempt(gw, req, reply, { ...input, dropAllThinking: true });
         outcome = await att.run();
-        if (outcome.kind === 'again') outcome = { kind: 'failed', failure: { status: 400, message: outcome.reason, retryAfter: null } };
+        if (outcome.kind === 'again') outcome = { kind: 'failed', failure: { status: 400, message: outcome.reason, retryAfter: null } }; // (cannot happen: the retry never asks again)
       }
     } finally {
       if (probe) gw.registry.releaseProbe(probe); // success, failure, abort or exception alike
@@ -207,9 +217,10 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     }
     if (outcome.kind === 'overflow') {
       // Too big for this member: a larger one may hold it. Nothing is cooled.
-      overflowedAt = Math.max(overflowedAt, member.contextWindow ?? tokens);
+      overflowedAt = Math.max(overflowedAt, member.contextWindow ?? size());
+      overflowed.add(member.id);
       rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status: outcome.failure.status, reason: outcome.failure.message, ms: Math.round(performance.now() - attemptStarted) });
-      overflow = { member, failure: maskFailure(outcome.failure, member.provider.apiKey) };
+      overflow = { member, failure: maskFailure(outcome.failure, att.mask) };
       req.log.info({ pool, provider: member.provider.name, model: member.model }, 'context overflow: trying a member with a larger window');
       continue;
     }
@@ -228,16 +239,20 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
       return;
     }
     if (outcome.kind !== 'failed') {
-      if (outcome.kind === 'served' && outcome.broke) coolMember(gw, member, maskFailure(outcome.broke, member.provider.apiKey));
-      else if (outcome.kind === 'served' && !outcome.neutral && !att.proven) gw.served(member.id, probe);
+      Object.assign(rec.usage, att.usage); // this attempt answered: its tokens are the request's
+      if (outcome.kind === 'served' && outcome.broke) coolMember(gw, member, maskFailure(outcome.broke, att.mask), false, att.key);
+      else if (outcome.kind === 'served' && !outcome.neutral && !att.proven) gw.served(member.id, probe, att.key);
       recordRoute(rec, member);
       if (outcome.kind === 'aborted') rec.status = 499;
-      else if (sticky && !(outcome.kind === 'served' && outcome.broke)) gw.affinity.set(conversation!, member.id);
+      else if (sticky && outcome.kind === 'served' && !outcome.broke && !outcome.neutral && !gw.lifecycle.expired.aborted) gw.affinity.set(pool, conversation!, member.id);
       return;
     }
-    const failure = maskFailure(outcome.failure, member.provider.apiKey);
+    const failure = maskFailure(outcome.failure, att.mask);
     // A provider-wide failure (refused key, host unreachable) cools all its members: none is tried again here.
-    for (const id of coolMember(gw, member, failure, probe !== null)) tried.add(id);
+    const cooled = coolMember(gw, member, failure, probe !== null, att.key);
+    // Only its key failed (one of several): the member may be tried again, with its next key.
+    if (cooled === null) tried.delete(member.id);
+    else for (const id of cooled) tried.add(id);
     rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status: failure.status, reason: failure.message, ms: Math.round(performance.now() - attemptStarted) });
     last = { member, failure };
     req.log.warn({ pool, provider: member.provider.name, model: member.model, status: failure.status, reason: failure.message }, 'upstream attempt failed; moving on');
@@ -248,11 +263,13 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   }
 
   const now = Date.now();
-  if (overflow) {
-    // Nothing larger could take it: the overflow itself, in the words clients act on (Claude Code
-    // compacts on Anthropic's "prompt is too long").
+  // An upstream overflow is the answer only when no member with a larger (or unknown) window is
+  // left in the pool, tried or not: otherwise a retry may well fit, and "compact" would lose context.
+  if (overflow && !gw.registry.members(pool).some((m) => gw.registry.state(m, now) !== 'disabled' && !overflowed.has(m.id) && accept(m))) {
     rec.error = overflow.failure.message;
-    return sendFailure(reply, down, { client, member: overflow.member, failure: overflow.failure, retryAfter: null, attempts: 1, pool });
+    rec.status = 400;
+    routeHeaders(reply, overflow.member);
+    return sendTooLong(reply, client, promptTooLongMessage(overflow.failure.message.replace(/^context overflow: /, '')), down);
   }
   const soonest = gw.registry.soonestReady(pool, now, accept);
   if (!last) {
@@ -277,8 +294,10 @@ function keptMember(gw: Gateway, id: number, pool: string, tried: ReadonlySet<nu
 }
 
 /** The request body's size in bytes, as received (or as re-serialised when it came parsed). */
-function bodyBytes(raw: unknown, body: Record<string, unknown>): number {
-  return Buffer.isBuffer(raw) ? raw.length : Buffer.byteLength(JSON.stringify(body));
+function bodyBytes(req: FastifyRequest, body: Record<string, unknown>): number {
+  if (Buffer.isBuffer(req.body)) return req.body.length;
+  const declared = Number(req.headers['content-length']);
+  return Number.isFinite(declared) && declared > 0 ? declared : Buffer.byteLength(JSON.stringify(body));
 }
 
 /** The member that answered, in the request's log row. */
@@ -291,11 +310,24 @@ function recordRoute(rec: RequestRecord, member: LiveMember): void {
 /**
  * Cools the member that failed — or, for a refused key (401 / 403) or an unreachable host, every
  * member of its provider in all pools — each for its escalated cooldown (CONTRACT "Cooldowns").
- * Returns the ids cooled.
+ * With several keys, a refused or rate-limited key (401 / 403 / 429) cools only that key, escalated
+ * the same way; its members cool while all its keys do. Returns the member ids cooled, or null when
+ * only the key was.
  */
-function coolMember(gw: Gateway, member: LiveMember, f: Failure, probed = false): number[] {
+function coolMember(gw: Gateway, member: LiveMember, f: Failure, probed = false, key: LiveKey | null = null): number[] | null {
   const now = Date.now();
   const { kind, providerWide } = failureKind(f.status, f.unreachable);
+  if (key && coolsKeyAlone(kind, gw.registry.keysOf(member.providerId).length)) {
+    const k = gw.registry.key(key.id) ?? key;
+    // already cooling: requests that ran at the same time failed together, one failure in a row
+    const counted = k.cooldownUntil !== null && k.cooldownUntil > now;
+    const next = applyFailure(
+      { until: k.cooldownUntil, kind: k.cooldownKind, failures: counted ? Math.max(0, k.failures - 1) : k.failures },
+      { now, baseSeconds: member.provider.cooldownSeconds ?? gw.config.defaultCooldownSeconds, maxSeconds: gw.config.maxCooldownSeconds, retryAfterSeconds: f.retryAfter, kind },
+    );
+    gw.coolKey(k.id, { ...next, lastError: f.message.length > 300 ? f.message.slice(0, 297) + '…' : f.message });
+    return null;
+  }
   const reason = providerWide ? `provider-wide: ${f.message}` : f.message;
   const lastError = reason.length > 300 ? reason.slice(0, 297) + '…' : reason;
   // (the table may have been reloaded while the attempt ran: read the members' current state)

@@ -93,8 +93,12 @@ export function sendFailure(
  * on: Anthropic `invalid_request_error` starting "prompt is too long: " (Claude Code compacts on
  * it), OpenAI `context_length_exceeded`.
  */
-export function sendTooLong(reply: FastifyReply, format: Format, message: string): void {
-  routeHeaders(reply, null);
+export function sendTooLong(reply: FastifyReply, format: Format, message: string, down?: Downstream | null): void {
+  if (down?.opened) {
+    void down.fail(400, message, format === 'openai' ? undefined : 'invalid_request_error');
+    return;
+  }
+  if (!reply.hasHeader('x-gateway-provider')) routeHeaders(reply, null);
   const body = DIALECTS[format].errorBody(400, message) as { error: Record<string, unknown> };
   if ('param' in body.error) {
     body.error.code = 'context_length_exceeded';

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { SseParser, type SseEvent } from '../protocol/sse.js';
 import type { StreamTranslator } from '../protocol/convert/types.js';
-import { classifyTransportError } from './classify.js';
+import { classifyTransportError, isClientFault } from './classify.js';
 import { capBody, type Attempt } from './attempt.js';
 import { cutOf, EMPTY_STREAM, fail, OwnFault, ours, RESTARTING, type Outcome } from './outcome.js';
 
@@ -28,7 +28,7 @@ export async function relayStream(att: Attempt, res: Dispatcher.ResponseData): P
   // Usage is read by the translator when there is one, else by the watch — which also notes who
   // signed each thinking block passed through (a same-format client sends them back next turn).
   const providerId = att.member.providerId;
-  const watch = translator ? upstream.watch(null) : upstream.watch(a.rec.usage, (sig) => gw.signatures.record(sig, providerId));
+  const watch = translator ? upstream.watch(null) : upstream.watch(att.usage, (sig) => gw.signatures.record(sig, providerId));
   const needle = att.keyNeedle;
   let committed = false;
 
@@ -44,17 +44,20 @@ export async function relayStream(att: Attempt, res: Dispatcher.ResponseData): P
   };
   const send = (text: string): Promise<void> | void => (text === '' ? undefined : down.write(mask(text)));
 
+  /** An error before any content: the member's failure — unless it is a 400-class refusal (see Attempt.refusedInStream). */
+  const refused = (status: number, message: string): Outcome => (isClientFault(status) ? att.refusedInStream(status, message) : fail(status, message));
+
   // Client text produced before the first content (message_start, empty blocks, role chunks): held
   // back, so that a member that fails or ends before saying anything can still be replaced.
   let held = '';
   /** One event while nothing of this member has reached the client: a failure, or "" / the text to send. */
   const beforeFirst = (ev: SseEvent): Outcome | string => {
     if (!upstream.isSubstantive(ev)) return '';
-    const err = upstream.errorIn(ev);
-    if (err) return fail(err.status, mask(err.message));
+    const err = upstream.errorIn(ev) ?? null;
+    if (err) return refused(err.status, mask(err.message));
     const produced = emit(ev);
     const st = translator?.state?.();
-    if (st?.error) return fail(st.error.status, mask(st.error.message));
+    if (st?.error) return refused(st.error.status, mask(st.error.message));
     if (!upstream.isContent(ev)) {
       if (watch.complete) return fail(502, EMPTY_STREAM);
       held += produced;
@@ -117,7 +120,7 @@ export async function relayStream(att: Attempt, res: Dispatcher.ResponseData): P
       await send(ours(() => translator.end()));
       const st = translator.state?.();
       if (st?.error) broke = { status: st.error.status, message: `upstream sent an error mid-stream: ${mask(st.error.message)}` };
-      Object.assign(a.rec.usage, translator.usage());
+      Object.assign(att.usage, translator.usage());
     } else if (watch.error) {
       broke = { status: watch.error.status, message: `upstream sent an error mid-stream: ${mask(watch.error.message)}` };
     } else if (!watch.complete) {
@@ -132,7 +135,7 @@ export async function relayStream(att: Attempt, res: Dispatcher.ResponseData): P
   } catch (err) {
     att.disarm();
     if (!committed) throw err;
-    if (translator) Object.assign(a.rec.usage, translator.usage());
+    if (translator) Object.assign(att.usage, translator.usage());
     finish(att);
     if (err instanceof OwnFault) {
       // Our translator failed after the stream began: end it well-formed; the member is not at fault.

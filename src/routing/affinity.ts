@@ -84,10 +84,15 @@ export interface SharedAffinity {
   set(conversation: string, memberId: number): void;
 }
 
+/** How long a request waits for the shared store before this process's table answers. */
+export const SHARED_LOOKUP_MS = 50;
+
 /**
- * Conversation → member, in this process (AffinityTable) and, when set, shared between replicas:
- * the shared store is asked first (another replica may have moved the conversation), this
- * process's table answers when it cannot.
+ * (Pool, conversation) → member, in this process (AffinityTable) and, when set, shared between
+ * replicas: the shared store is asked first (another replica may have moved the conversation);
+ * this process's table answers when the store has nothing or does not answer within
+ * SHARED_LOOKUP_MS. Keyed by pool too: one Claude Code session sends its haiku requests to the
+ * tool pool and its main turns to another, and each keeps its own member.
  */
 export class Affinity {
   readonly table: AffinityTable;
@@ -97,16 +102,20 @@ export class Affinity {
     this.table = table;
   }
 
-  async get(conversation: string): Promise<number | null> {
+  async get(pool: string, conversation: string): Promise<number | null> {
+    const key = `${pool}:${conversation}`;
     if (this.shared) {
-      const id = await this.shared.get(conversation);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), SHARED_LOOKUP_MS); });
+      const id = await Promise.race([this.shared.get(key), late]).finally(() => clearTimeout(timer));
       if (id !== null) return id;
     }
-    return this.table.get(conversation, Date.now());
+    return this.table.get(key, Date.now());
   }
 
-  set(conversation: string, memberId: number): void {
-    this.table.set(conversation, memberId, Date.now());
-    this.shared?.set(conversation, memberId);
+  set(pool: string, conversation: string, memberId: number): void {
+    const key = `${pool}:${conversation}`;
+    this.table.set(key, memberId, Date.now());
+    this.shared?.set(key, memberId);
   }
 }

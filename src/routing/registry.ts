@@ -1,7 +1,9 @@
-import type { Provider, Member } from '../store/repo.js';
+import type { Provider, Member, ProviderKey } from '../store/repo.js';
 import { POOL_NAMES, type PoolName } from './pools.js';
 import { Rotation, pickByTicket } from './rotation.js';
 import { isProbeable, type CooldownKind } from './cooldown.js';
+import { keyCooling, keysCoolingUntil, pickKey, soonestKey } from './keys.js';
+import { maskedForm } from '../secrets/redact.js';
 
 export type MemberState = 'ready' | 'cooling' | 'disabled';
 
@@ -17,6 +19,34 @@ export interface LiveMember extends Member {
    * saw it); null when not known. A reset older than this does not clear the cooldown.
    */
   cooledAt: number | null;
+}
+
+/**
+ * One key of a provider, as the hot path sees it (CONTRACT "Provider keys"): its own cooldown,
+ * kept like a member's (never shortened, failures in a row, the time of the latest failure).
+ */
+export interface LiveKey {
+  /** Its provider_keys row (negative: the one key of a provider stored only in providers.api_key). */
+  id: number;
+  providerId: number;
+  apiKey: string;
+  /** How the admin API shows it: at most its last four characters. */
+  masked: string;
+  unreadable: boolean;
+  cooldownUntil: number | null;
+  lastError: string | null;
+  cooldownKind: CooldownKind | null;
+  failures: number;
+  cooledAt: number | null;
+}
+
+/** What holds a member back, when it is not ready: its own cooldown, or all of its provider's keys. */
+export interface EffectiveCooldown {
+  until: number | null;
+  kind: CooldownKind | null;
+  lastError: string | null;
+  /** The member cools because every key of its provider is cooling. */
+  byKeys: boolean;
 }
 
 /** What a cooldown notice carries: its end, its reason, and (when known) its kind, count and time. */
@@ -43,6 +73,8 @@ export interface Probe {
   slots: string[];
   /** The end of the cooldown being probed: a success ends that cooldown only, not a newer one. */
   until: number;
+  /** Released already (its slot may belong to a later probe now). */
+  released?: boolean;
 }
 
 /**
@@ -58,6 +90,11 @@ export class Registry {
     normal: new Rotation(),
     advanced: new Rotation(),
   };
+  /** Each provider's keys in order, and where its round-robin stands. */
+  private rings = new Map<number, { keys: LiveKey[]; cursor: number }>();
+  private keysById = new Map<number, LiveKey>();
+  /** Per key: the latest cooldown end a reset cleared; a stored end up to it is older than the reset. */
+  private readonly keyResets = new Map<number, number>();
   /** Probe slots taken: slot → the member being probed through it. */
   private readonly probes = new Map<string, number>();
   /** Probe slots other replicas announced: slot → the member and when the announcement lapses (ms). */
@@ -118,6 +155,7 @@ export class Registry {
   load(providers: Provider[], members: Member[], readSeq?: number): void {
     const previous = this.membersById;
     this.providersById = new Map(providers.map((p) => [p.id, p]));
+    this.loadKeys(providers);
     this.membersById = new Map();
     const byPool: Record<PoolName, LiveMember[]> = { tool: [], normal: [], advanced: [] };
     for (const m of members) {
@@ -154,8 +192,140 @@ export class Registry {
     this.byPool = byPool;
   }
 
+  /**
+   * The providers' keys, with the state known here carried over (by row id), as for members: a
+   * stored cooldown is taken only when it ends later than the one known here, and never when it
+   * ends no later than one a reset cleared.
+   */
+  private loadKeys(providers: Provider[]): void {
+    const previous = this.keysById;
+    const rings = new Map<number, { keys: LiveKey[]; cursor: number }>();
+    this.keysById = new Map();
+    for (const p of providers) {
+      const stored: ProviderKey[] = p.keys ?? (p.apiKey !== '' ? [{ id: -p.id, apiKey: p.apiKey, cooldownUntil: null, lastError: null }] : []);
+      const keys = stored.map((k): LiveKey => {
+        const live: LiveKey = {
+          id: k.id, providerId: p.id, apiKey: k.apiKey, masked: maskedForm(k.apiKey), unreadable: k.unreadable === true,
+          cooldownUntil: k.cooldownUntil, lastError: k.lastError, cooldownKind: null, failures: 0, cooledAt: null,
+        };
+        const cleared = this.keyResets.get(k.id);
+        const stale = live.cooldownUntil !== null && cleared !== undefined && live.cooldownUntil <= cleared;
+        const prev = previous.get(k.id);
+        if (prev) {
+          live.failures = prev.failures;
+          if (stale || (prev.cooldownUntil !== null && prev.cooldownUntil >= (live.cooldownUntil ?? 0))) {
+            live.cooldownUntil = prev.cooldownUntil;
+            live.lastError = prev.lastError;
+            live.cooldownKind = prev.cooldownKind;
+            live.cooledAt = prev.cooledAt;
+          } else if (prev.cooldownUntil !== null) {
+            live.cooldownKind = prev.cooldownKind;
+            live.cooledAt = prev.cooledAt;
+          }
+        } else if (stale) {
+          live.cooldownUntil = null;
+        }
+        this.keysById.set(k.id, live);
+        return live;
+      });
+      rings.set(p.id, { keys, cursor: this.rings.get(p.id)?.cursor ?? 0 });
+    }
+    for (const id of this.keyResets.keys()) if (!this.keysById.has(id)) this.keyResets.delete(id);
+    this.rings = rings;
+  }
+
   providers(): Provider[] {
     return [...this.providersById.values()];
+  }
+
+  /** A provider's keys, in order (empty: the provider has none). */
+  keysOf(providerId: number): readonly LiveKey[] {
+    return this.rings.get(providerId)?.keys ?? [];
+  }
+
+  key(keyId: number): LiveKey | undefined {
+    return this.keysById.get(keyId);
+  }
+
+  /**
+   * The key the next request to this provider takes: round-robin over its keys that are not
+   * cooling; when all are (a request already on its way), the one that comes back first. Null:
+   * the provider has no key.
+   */
+  pickKey(providerId: number, now: number): LiveKey | null {
+    const ring = this.rings.get(providerId);
+    if (!ring || ring.keys.length === 0) return null;
+    if (ring.keys.length === 1) return ring.keys[0]!;
+    const p = pickKey(ring.keys, ring.cursor, now);
+    if (p) {
+      ring.cursor = p.cursor;
+      return ring.keys[p.index]!;
+    }
+    return ring.keys[soonestKey(ring.keys)]!;
+  }
+
+  /** When every key of the provider is cooling: the end of the first to come back; else null. */
+  keysHold(providerId: number, now: number): number | null {
+    const ring = this.rings.get(providerId);
+    return ring ? keysCoolingUntil(ring.keys, now) : null;
+  }
+
+  /**
+   * What keeps a member from being ready: its own cooldown, or (while every key of its provider
+   * is cooling) the keys' — the later of the two ends, with the reason that goes with it.
+   */
+  cooldownOf(m: LiveMember, now: number): EffectiveCooldown {
+    const own = m.cooldownUntil !== null && m.cooldownUntil > now ? m.cooldownUntil : null;
+    const keys = this.keysHold(m.providerId, now);
+    if (keys === null || (own !== null && own >= keys)) return { until: own, kind: own === null ? null : m.cooldownKind, lastError: m.lastError, byKeys: false };
+    // the reason of the key that failed last
+    let last: LiveKey | null = null;
+    for (const k of this.keysOf(m.providerId)) if (!last || (k.cooledAt ?? 0) > (last.cooledAt ?? 0)) last = k;
+    return { until: keys, kind: last?.cooldownKind ?? null, lastError: last?.lastError ?? m.lastError, byKeys: true };
+  }
+
+  /** Marks a key as cooling, exactly as `cool` does a member (never shortens; count only up; `cooledAt` only later). */
+  coolKey(keyId: number, c: CooldownUpdate): LiveKey | undefined {
+    const k = this.keysById.get(keyId);
+    if (k) {
+      if (k.cooldownUntil === null || c.until > k.cooldownUntil) {
+        k.cooldownUntil = c.until;
+        k.cooldownKind = c.kind ?? null;
+      } else if (c.until === k.cooldownUntil && k.cooldownKind === null) {
+        k.cooldownKind = c.kind ?? null;
+      }
+      k.lastError = c.lastError;
+      if (c.failures !== undefined && c.failures > k.failures) k.failures = c.failures;
+      if (c.at !== undefined && (k.cooledAt === null || c.at > k.cooledAt)) k.cooledAt = c.at;
+    }
+    return k;
+  }
+
+  /**
+   * Clears a key's cooldown and count (its last error stays). With `at`, a cooldown whose latest
+   * failure came after it stands. A stored end up to the one cleared is not brought back by a reload.
+   */
+  resetKey(keyId: number, opts: ResetOptions = {}): LiveKey | undefined {
+    const k = this.keysById.get(keyId);
+    if (!k) return undefined;
+    if (opts.at !== undefined && k.cooledAt !== null && k.cooledAt > opts.at) return undefined;
+    if (k.cooldownUntil !== null && k.cooldownUntil > (this.keyResets.get(keyId) ?? 0)) this.keyResets.set(keyId, k.cooldownUntil);
+    k.cooldownUntil = null;
+    k.cooldownKind = null;
+    k.cooledAt = null;
+    k.failures = 0;
+    return k;
+  }
+
+  /** A success with this key: its failures in a row start again from 0 (with `at`, a failure seen after it keeps its count). */
+  clearKeyFailures(keyId: number, at?: number): void {
+    const k = this.keysById.get(keyId);
+    if (k && !(at !== undefined && k.cooledAt !== null && k.cooledAt > at)) k.failures = 0;
+  }
+
+  /** Is this key cooling now? */
+  keyCooling(k: LiveKey, now: number): boolean {
+    return keyCooling(k, now);
   }
 
   provider(id: number): Provider | undefined {
@@ -173,6 +343,7 @@ export class Registry {
   state(m: LiveMember, now: number): MemberState {
     if (!m.enabled || !m.provider.enabled) return 'disabled';
     if (m.cooldownUntil !== null && m.cooldownUntil > now) return 'cooling';
+    if (this.keysHold(m.providerId, now) !== null) return 'cooling'; // every key of its provider is
     return 'ready';
   }
 
@@ -208,6 +379,7 @@ export class Registry {
     let best: LiveMember | null = null;
     for (const m of this.byPool[pool]) {
       if (exclude.has(m.id) || this.state(m, now) !== 'cooling' || !isProbeable(m.cooldownKind)) continue;
+      if (this.keysHold(m.providerId, now) !== null) continue; // no key to probe with
       if (probeSlots(m).some((s) => this.slotTaken(s, now)) || (accept && !accept(m))) continue;
       if (!best || m.cooldownUntil! < best.cooldownUntil! || (m.cooldownUntil === best.cooldownUntil && m.id < best.id)) best = m;
     }
@@ -221,6 +393,10 @@ export class Registry {
 
   /** Frees a probe's slots (idempotent). */
   releaseProbe(probe: Probe): void {
+    // Once: a probe freed at its stream's first content must not, when the stream ends, free the
+    // slot a later probe of the same member has taken since.
+    if (probe.released) return;
+    probe.released = true;
     let freed = false;
     for (const s of probe.slots) {
       if (this.probes.get(s) === probe.member.id) {
@@ -277,9 +453,8 @@ export class Registry {
     let soonest: number | null = null;
     for (const m of this.byPool[pool]) {
       if (!m.enabled || !m.provider.enabled || (accept && !accept(m))) continue;
-      if (m.cooldownUntil !== null && m.cooldownUntil > now && (soonest === null || m.cooldownUntil < soonest)) {
-        soonest = m.cooldownUntil;
-      }
+      const until = this.cooldownOf(m, now).until;
+      if (until !== null && (soonest === null || until < soonest)) soonest = until;
     }
     return soonest;
   }

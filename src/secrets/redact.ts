@@ -64,6 +64,25 @@ export function keyNeedle(key: string | null | undefined): Buffer | null {
   return Buffer.from(key.length < FRAGMENT_MIN_KEY ? key : key.slice(0, HEAD), 'utf8');
 }
 
+/**
+ * A masker for several keys (a provider's key pool): each masked as `keyMasker` does. Keys often
+ * share their head (`sk-proj-…`), so every whole key is first replaced by its own masked form;
+ * fragments are then masked as one of the keys sharing their head. The text is returned untouched
+ * (the same string) when it holds none of them.
+ */
+export function keysMasker(keys: readonly (string | null | undefined)[]): (text: string) => string {
+  const usable = [...new Set(keys.filter((k): k is string => !!k && k.length >= MIN_KEY))].sort((a, b) => b.length - a.length);
+  if (usable.length === 0) return identity;
+  if (usable.length === 1) return keyMasker(usable[0]);
+  const maskers = usable.map(keyMasker);
+  return (text) => {
+    let out = text;
+    for (const k of usable) if (out.includes(k)) out = out.split(k).join(maskedForm(k));
+    for (const m of maskers) out = m(out);
+    return out;
+  };
+}
+
 /** Masks `key` in `text` (see keyMasker; build the masker once where it is used repeatedly). */
 export function maskKeyIn(text: string, key: string | null | undefined): string {
   return keyMasker(key)(text);

@@ -52,11 +52,15 @@ export class UpstreamPool {
   }
 }
 
-/** Headers for one upstream call: the provider's own credential, never the client's. */
+/**
+ * Headers for one upstream call: the provider's own credential, never the client's — `apiKey`
+ * when given (the key this attempt took from the provider's keys), else the provider's first key.
+ */
 export function upstreamHeaders(
   target: UpstreamTarget,
-  opts: { stream: boolean; anthropicVersion?: string; anthropicBeta?: string; json?: boolean },
+  opts: { stream: boolean; anthropicVersion?: string; anthropicBeta?: string; json?: boolean; apiKey?: string },
 ): Record<string, string> {
+  const apiKey = opts.apiKey ?? target.apiKey;
   const h: Record<string, string> = {
     'user-agent': 'api-pool-gateway/0.1',
     'accept-encoding': 'identity',
@@ -64,11 +68,11 @@ export function upstreamHeaders(
   };
   if (opts.json !== false) h['content-type'] = 'application/json';
   if (target.format === 'anthropic') {
-    if (target.apiKey) h['x-api-key'] = target.apiKey;
+    if (apiKey) h['x-api-key'] = apiKey;
     h['anthropic-version'] = opts.anthropicVersion || '2023-06-01';
     if (opts.anthropicBeta) h['anthropic-beta'] = opts.anthropicBeta;
-  } else if (target.apiKey) {
-    h.authorization = `Bearer ${target.apiKey}`;
+  } else if (apiKey) {
+    h.authorization = `Bearer ${apiKey}`;
   }
   return h;
 }

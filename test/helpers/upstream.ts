@@ -26,6 +26,8 @@ export interface Upstream {
   requests: Recorded[];
   /** Behaviours used by the next requests, in order; when empty, `fallback` answers. */
   queue: Behaviour[];
+  /** By the key a request carries (x-api-key or Bearer): this behaviour answers it, before `queue` (a rate-limited or revoked key). */
+  byKey: Record<string, Behaviour>;
   fallback: Behaviour;
   models: string[];
   /** Sockets currently open to this upstream. */
@@ -35,7 +37,15 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export async function startUpstream(opts: { format: 'openai' | 'anthropic'; models?: string[]; name?: string; events?: number; key?: string; port?: number }): Promise<Upstream> {
+/** The key a request to a stand-in carries: Anthropic `x-api-key`, OpenAI `Authorization: Bearer`. */
+export function requestKey(format: 'openai' | 'anthropic', headers: http.IncomingHttpHeaders): string | undefined {
+  if (format === 'anthropic') return headers['x-api-key'] as string | undefined;
+  const auth = headers.authorization;
+  return auth === undefined ? undefined : String(auth).replace(/^Bearer /, '');
+}
+
+/** `key`: the key (or any of the keys) the stand-in accepts; any other gets 401. */
+export async function startUpstream(opts: { format: 'openai' | 'anthropic'; models?: string[]; name?: string; events?: number; key?: string | string[]; port?: number }): Promise<Upstream> {
   const sockets = new Set<Socket>();
   const closeWaiters: (() => void)[] = [];
   const up: Upstream = {
@@ -43,6 +53,7 @@ export async function startUpstream(opts: { format: 'openai' | 'anthropic'; mode
     format: opts.format,
     requests: [],
     queue: [],
+    byKey: {},
     fallback: { kind: 'ok' },
     models: opts.models ?? ['model-a', 'model-b'],
     openSockets: () => sockets.size,
@@ -62,16 +73,17 @@ export async function startUpstream(opts: { format: 'openai' | 'anthropic'; mode
       try { body = raw ? JSON.parse(raw) : undefined; } catch { body = raw; }
       const path = (req.url ?? '').split('?')[0];
       up.requests.push({ method: req.method ?? '', path, headers: req.headers, body });
+      const got = requestKey(opts.format, req.headers);
       if (opts.key !== undefined) {
-        const got = opts.format === 'anthropic' ? req.headers['x-api-key'] : String(req.headers.authorization ?? '').replace(/^Bearer /, '');
-        if (got !== opts.key) return json(res, 401, errorJson(opts.format, 'authentication_error', 'invalid api key'));
+        const accepted = Array.isArray(opts.key) ? opts.key : [opts.key];
+        if (got === undefined || !accepted.includes(got)) return json(res, 401, errorJson(opts.format, 'authentication_error', 'invalid api key'));
       }
       if (req.method === 'GET' && path.endsWith('/models')) {
         return json(res, 200, opts.format === 'anthropic'
           ? { data: up.models.map((id) => ({ type: 'model', id, display_name: id })), has_more: false }
           : { object: 'list', data: up.models.map((id) => ({ id, object: 'model', owned_by: name })) });
       }
-      const b = up.queue.shift() ?? up.fallback;
+      const b = (got !== undefined ? up.byKey[got] : undefined) ?? up.queue.shift() ?? up.fallback;
       handle(up, name, b, req, body, res, opts.events ?? 3);
     });
   });

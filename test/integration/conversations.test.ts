@@ -119,6 +119,32 @@ describe('a conversation keeps its member', () => {
     expect(r1.headers.get('x-gateway-provider')).not.toBe(r2.headers.get('x-gateway-provider'));
   });
 
+  it('one Claude Code session sends haiku and sonnet requests: each pool keeps its own member for it', async () => {
+    gw = await startTestGateway();
+    const names: string[] = [];
+    for (const [name, pool] of [['n1', 'normal'], ['n2', 'normal'], ['t1', 'tool'], ['t2', 'tool']] as const) {
+      const u = await startCachingUpstream({ format: 'anthropic', name });
+      ups.push(u);
+      await addProvider(gw, { name, baseUrl: u.up.url, format: 'anthropic' }, pool, [`m-${name}`]);
+      names.push(name);
+    }
+    const seen: Record<string, string[]> = { sonnet: [], haiku: [] };
+    const affinity: Record<string, string[]> = { sonnet: [], haiku: [] };
+    for (let i = 0; i < 6; i++) {
+      for (const model of ['sonnet', 'claude-3-5-haiku-20241022'] as const) {
+        const r = await post(`${gw.url}/v1/messages`, { model, max_tokens: 8, system: SYSTEM, messages: [{ role: 'user', content: 'the session' }] }, { 'x-claude-code-session-id': 'one-session' });
+        expect(r.status).toBe(200);
+        const k = model === 'sonnet' ? 'sonnet' : 'haiku';
+        seen[k]!.push(r.headers.get('x-gateway-provider')!);
+        affinity[k]!.push(r.headers.get('x-gateway-affinity')!);
+      }
+    }
+    expect(new Set(seen.sonnet).size).toBe(1);
+    expect(new Set(seen.haiku).size).toBe(1);
+    expect(affinity.sonnet).toEqual(['new', 'kept', 'kept', 'kept', 'kept', 'kept']);
+    expect(affinity.haiku).toEqual(['new', 'kept', 'kept', 'kept', 'kept', 'kept']);
+  });
+
   it('with affinity "none" the turns of one conversation spread, and the header says none', async () => {
     const { g } = await pool('anthropic', [{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }]);
     const set = await g.admin('PATCH', '/admin/pools/normal', { affinity: 'none' });
@@ -211,6 +237,25 @@ describe('thinking history stays valid across providers', () => {
   });
 });
 
+describe('a refused signature costs one retry, once', () => {
+  it('the retry keeps the member\'s own thinking (and thinking on); the next turn drops the refused block up front', async () => {
+    const { g, ups: us } = await pool('anthropic', [{ name: 'p1', thinking: true }]);
+    const c = new Conversation(g, 'conv-once', 'anthropic');
+    const t1 = await c.turn('1', { thinking: true }); // p1's own signed thinking is now in the history
+    expect(t1.status).toBe(200);
+    // a block signed elsewhere (before a restart, say) slips into the history
+    c.messages.splice(1, 0, { role: 'assistant', content: [{ type: 'thinking', thinking: 'old', signature: 'sig-elsewhere-7' }, { type: 'text', text: 'old' }] }, { role: 'user', content: 'and then' });
+    const t2 = await c.turn('2', { thinking: true });
+    expect(t2.status).toBe(200);
+    const t3 = await c.turn('3', { thinking: true });
+    expect(t3.status).toBe(200);
+    const rows = us[0]!.seen;
+    expect(rows.map((r) => r.status)).toEqual([200, 400, 200, 200]); // one refusal, one retry, then none
+    expect(rows[2]!.signatures).toEqual(['sig-p1-1']); // the retry kept p1's own block
+    expect(rows[3]!.signatures).toEqual(['sig-p1-1', 'sig-p1-2']); // turn 3: the foreign block dropped up front
+  });
+});
+
 describe('members say what they can hold', () => {
   const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo'.repeat(10) } };
 
@@ -236,6 +281,63 @@ describe('members say what they can hold', () => {
     expect(us[0]!.seen).toHaveLength(0); // skipped by its window
     const pools = (await g.admin('GET', '/admin/pools')).body.pools;
     for (const m of pools.flatMap((p: any) => p.members)) expect(m.state).toBe('ready');
+  });
+
+  it('an overflow reported as an error event inside a 200 stream moves on too, cooling nothing', async () => {
+    const { g, ups: us } = await pool('openai', [{ name: 'ev' }, { name: 'big' }]);
+    us[0]!.up.fallback = {
+      kind: 'custom',
+      handle: (_q, _b, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(`data: ${JSON.stringify({ error: { message: "This model's maximum context length is 8192 tokens.", type: 'invalid_request_error', code: 'context_length_exceeded' } })}\n\n`);
+      },
+    };
+    for (let i = 0; i < 2; i++) {
+      const r = await post(`${g.url}/v1/messages`, { model: 'sonnet', max_tokens: 8, stream: true, messages: [{ role: 'user', content: 'x'.repeat(1000) }] });
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-gateway-provider')).toBe('big');
+    }
+    const pools = (await g.admin('GET', '/admin/pools')).body.pools;
+    for (const m of pools.flatMap((p: any) => p.members)) expect(m.state).toBe('ready');
+  });
+
+  it('an overflow is not the answer while a larger member exists: its 529 is (a retry may fit; compacting would lose context)', async () => {
+    const { g, ups: us } = await pool('anthropic', [{ name: 'small', contextWindow: 100 }, { name: 'large' }]);
+    us[1]!.failWith = 529;
+    const r = await post(`${g.url}/v1/messages`, { model: 'sonnet', max_tokens: 8, messages: [{ role: 'user', content: 'x'.repeat(2000) }] });
+    expect(r.status).toBe(529);
+    expect(r.body.error.message).not.toMatch(/prompt is too long/);
+  });
+
+  it('an overflow in other words becomes Anthropic\'s "prompt is too long" (Claude Code compacts only on that)', async () => {
+    const { g, ups: us } = await pool('anthropic', [{ name: 'bedrockish' }]);
+    us[0]!.up.fallback = { kind: 'status', status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'Input is too long for requested model.' } } };
+    const r = await post(`${g.url}/v1/messages`, { model: 'sonnet', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.status).toBe(400);
+    expect(r.body.error.type).toBe('invalid_request_error');
+    expect(r.body.error.message).toMatch(/^prompt is too long/);
+  });
+
+  it('an overflow after a long hold opened the stream: the error frame still says "prompt is too long", the log says 400', async () => {
+    const { g, ups: us } = await pool('anthropic', [{ name: 'slow' }], { KEEPALIVE_SECONDS: '0.1' });
+    us[0]!.up.fallback = {
+      kind: 'custom',
+      handle: (_q, _b, res) => {
+        setTimeout(() => {
+          res.writeHead(400, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 300000 tokens > 200000 maximum' } }));
+        }, 400);
+      },
+    };
+    const r = await post(`${g.url}/v1/messages`, { model: 'sonnet', max_tokens: 8, stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.status).toBe(200);
+    expect(r.text).toContain('event: ping');
+    const frame = /event: error\ndata: (.*)\n/.exec(r.text)!;
+    const body = JSON.parse(frame[1]!);
+    expect(body.error.type).toBe('invalid_request_error');
+    expect(body.error.message).toMatch(/^prompt is too long: 300000 tokens > 200000 maximum/);
+    await g.gateway.telemetry.flush();
+    expect((await g.admin('GET', '/admin/logs')).body.logs[0].status).toBe(400);
   });
 
   for (const client of ['anthropic', 'openai'] as const) {

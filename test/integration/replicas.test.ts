@@ -109,7 +109,8 @@ describe.skipIf(skip)('PostgreSQL + Redis: replicas act as one', () => {
       // the second turn, on the other replica, already knew the member (with replica-local tables it would be "new")
       expect(affinity).toEqual(['new', 'kept', 'kept', 'kept']);
     }
-    const stored = await new Redis(REDIS_URL).get(`${dbName}:conv:rep-conv-1`).finally(() => undefined);
+    const redis = new Redis(REDIS_URL);
+    const stored = await redis.get(`${dbName}:conv:normal:rep-conv-1`).finally(() => redis.quit());
     expect(stored).toMatch(/^\d+$/);
   });
 

@@ -30,6 +30,11 @@ export class SignatureBook {
     return this.byKey.get(keyOf(signature));
   }
 
+  /** A predicate for the retry after `providerId` refused a signature: drop all but what it signed itself. */
+  notSignedBy(providerId: number): (signature: string) => boolean {
+    return (signature) => this.producer(signature) !== providerId;
+  }
+
   /** A predicate for the history of a request going to `providerId`: drop what another provider signed. */
   foreignTo(providerId: number): (signature: string) => boolean {
     return (signature) => {
@@ -38,9 +43,36 @@ export class SignatureBook {
     };
   }
 
+  /**
+   * A provider refused a history holding these signatures: those it did not sign (as far as the
+   * book knows) are recorded as foreign to every provider, so that later turns drop them up front
+   * instead of being refused again.
+   */
+  refused(signatures: string[], providerId: number): void {
+    for (const s of signatures) if (this.producer(s) !== providerId) this.record(s, FOREIGN);
+  }
+
   get size(): number {
     return this.byKey.size;
   }
+}
+
+/** The producer recorded for a signature every provider refuses (no provider has this id). */
+const FOREIGN = -1;
+
+/** The thinking signatures (and redacted_thinking data) in an Anthropic request's history. */
+export function historySignatures(body: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const messages = body.messages;
+  if (!Array.isArray(messages)) return out;
+  for (const m of messages as { role?: unknown; content?: unknown }[]) {
+    if (!m || m.role !== 'assistant' || !Array.isArray(m.content)) continue;
+    for (const b of m.content as { type?: unknown; signature?: unknown; data?: unknown }[]) {
+      if (b?.type === 'thinking' && typeof b.signature === 'string' && b.signature !== '') out.push(b.signature);
+      else if (b?.type === 'redacted_thinking' && typeof b.data === 'string' && b.data !== '') out.push(b.data);
+    }
+  }
+  return out;
 }
 
 /**

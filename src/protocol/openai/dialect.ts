@@ -41,6 +41,8 @@ function readUsage(u: unknown, into: Usage): Usage {
 }
 
 const FINISH = /"finish_reason"\s*:\s*"/;
+/** A usage object (`"usage":{` or, as Python's json.dumps writes it, `"usage": {`). */
+const USAGE = /"usage"\s*:\s*\{/;
 
 class Watch implements StreamWatch {
   complete = false;
@@ -53,7 +55,7 @@ class Watch implements StreamWatch {
       return;
     }
     if (!this.complete && FINISH.test(d)) this.complete = true;
-    if (this.usage && d.includes('"usage":{')) {
+    if (this.usage && USAGE.test(d)) {
       const j = parseOrNull(d) as { usage?: unknown } | null;
       if (j) readUsage(j.usage, this.usage);
     }

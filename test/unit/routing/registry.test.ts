@@ -146,6 +146,20 @@ describe('Registry probes', () => {
     });
   }
 
+  it('a probe released twice (at its first content, then when its stream ends) never frees a later probe\'s slot', () => {
+    const r = table([member(1, 1)]);
+    cooled(r, 1, 'transient');
+    const first = r.takeProbe('normal', now, new Set())!;
+    r.releaseProbe(first); // its stream's first content: the member may be probed again
+    const second = r.takeProbe('normal', now, new Set())!;
+    expect(second).not.toBeNull();
+    r.releaseProbe(first); // the first stream ends
+    expect(r.probing(1)).toBe(true); // the second probe still holds the slot
+    expect(r.takeProbe('normal', now, new Set())).toBeNull();
+    r.releaseProbe(second);
+    expect(r.probing(1)).toBe(false);
+  });
+
   it('one probe at a time per member; the slot frees on release (idempotent)', () => {
     const r = table([member(1, 1)]);
     cooled(r, 1, 'transient');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyMasker, maskKeyIn, maskedForm } from '../../../src/secrets/redact.js';
+import { keyMasker, keysMasker, maskKeyIn, maskedForm } from '../../../src/secrets/redact.js';
 
 const KEY = 'sk-live-SECRETPART-0123456789abcdef';
 
@@ -41,5 +41,27 @@ describe('keyMasker: a provider key never leaves in upstream text', () => {
   it('the masked form shows at most the last four characters', () => {
     expect(maskedForm(KEY)).toBe('****cdef');
     expect(maskedForm('abc12')).toBe('****');
+  });
+});
+
+describe('keysMasker: every key of a provider’s pool', () => {
+  const A = 'sk-proj-AAAASECRET-000000000000aaaa';
+  const B = 'sk-proj-BBBBSECRET-000000000000bbbb';
+  const C = 'other-CCCCSECRET-00000000cccc';
+  it.each([
+    ['each whole key gets its own mask, though they share their head', `got ${A}, also ${B} and ${C}`, 'got ****aaaa, also ****bbbb and ****cccc'],
+    ['a fragment of one is masked too', 'key sk-proj-BBBBSEC… rejected', 'key ****'],
+    ['text without any of them is untouched', 'rate limited', 'rate limited'],
+  ])('%s', (_name, text, expected) => {
+    const out = keysMasker([A, B, C, '', null])(text);
+    expect(out.startsWith(expected)).toBe(true);
+    expect(out).not.toContain('SECRET');
+  });
+
+  it('the same string back when none is there; one key masks as keyMasker does; none masks nothing', () => {
+    const text = 'x'.repeat(1000);
+    expect(keysMasker([A, B])(text)).toBe(text);
+    expect(keysMasker([A])(`a ${A}`)).toBe(keyMasker(A)(`a ${A}`));
+    expect(keysMasker([])(A)).toBe(A);
   });
 });
