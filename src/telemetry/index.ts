@@ -8,6 +8,8 @@ import { Metrics } from './metrics.js';
 import { Stats } from './stats.js';
 import { loadSettings, saveSettings, type Settings } from './settings.js';
 import type { RequestRecord } from './record.js';
+import { DailyTotals } from './daily.js';
+import { PriceBook, initPrices, pico, reloadPrices, usd, type CostPico } from './prices.js';
 
 const FLUSH_MS = 500;
 const FLUSH_ROWS = 200;
@@ -22,6 +24,10 @@ const PRUNE_MS = 60_000;
 export class Telemetry {
   readonly stats = new Stats();
   readonly metrics: Metrics;
+  /** The price table in memory: each request's cost is computed from it when recorded. */
+  readonly prices = new PriceBook();
+  /** Totals per day, from the request log. */
+  readonly daily: DailyTotals;
   settings: Settings;
   private buffer: LogRow[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -38,11 +44,13 @@ export class Telemetry {
     settings: Settings,
   ) {
     this.metrics = new Metrics(routing);
+    this.daily = new DailyTotals(db);
     this.settings = settings;
   }
 
   static async start(db: Kysely<Database>, writer: BackgroundWriter, routing: Registry, log: FastifyBaseLogger): Promise<Telemetry> {
     const t = new Telemetry(db, writer, routing, log, await loadSettings(db));
+    await initPrices(db, t.prices);
     await t.rebuildStats();
     t.pruneTimer = setInterval(() => void t.prune(), PRUNE_MS);
     t.pruneTimer.unref();
@@ -54,7 +62,7 @@ export class Telemetry {
     const since = Date.now() - 24 * 3600 * 1000;
     const rows = await this.db
       .selectFrom('request_logs')
-      .select(['ts', 'pool', 'provider_id', 'provider_name', 'status', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'key_id', 'key_name'])
+      .select(['ts', 'pool', 'provider_id', 'provider_name', 'upstream_model', 'status', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'key_id', 'key_name', 'cost_usd', 'cache_savings_usd'])
       .where('ts', '>=', since)
       .execute();
     for (const r of rows) {
@@ -63,24 +71,32 @@ export class Telemetry {
         pool: r.pool as PoolName | null,
         providerId: r.provider_id === null ? null : Number(r.provider_id),
         provider: r.provider_name,
+        upstreamModel: r.upstream_model,
         keyId: r.key_id === null ? null : Number(r.key_id),
         keyName: r.key_name,
         status: r.status,
         latencyMs: r.latency_ms,
         ttftMs: r.ttft_ms,
         usage: { inputTokens: r.input_tokens, outputTokens: r.output_tokens, cacheReadTokens: r.cache_read_tokens, cacheCreationTokens: r.cache_creation_tokens },
-      });
+      }, r.cost_usd === null ? null : { cost: pico(Number(r.cost_usd)), cacheSavings: pico(Number(r.cache_savings_usd ?? 0)) });
     }
   }
 
+  /** Reads the price table again (a change on another replica). */
+  reloadPrices(): Promise<void> {
+    return reloadPrices(this.db, this.prices);
+  }
+
   record(rec: RequestRecord): void {
-    this.stats.record(rec);
-    this.metrics.record(rec);
+    // The cost, in memory: the upstream's real model (else the requested one) priced by the table.
+    const cost = this.prices.cost(rec.upstreamModel ?? rec.requestedModel, rec.usage);
+    this.stats.record(rec, cost);
+    this.metrics.record(rec, cost);
     if (this.buffer.length >= MAX_BUFFER) {
       this.buffer.shift();
       this.droppedRows++;
     }
-    this.buffer.push(toRow(rec));
+    this.buffer.push(toRow(rec, cost));
     if (this.buffer.length >= FLUSH_ROWS) void this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), FLUSH_MS);
@@ -144,7 +160,7 @@ export class Telemetry {
   }
 }
 
-function toRow(r: RequestRecord): LogRow {
+function toRow(r: RequestRecord, cost: CostPico | null): LogRow {
   return {
     ts: r.ts,
     entry_format: r.entryFormat,
@@ -169,5 +185,7 @@ function toRow(r: RequestRecord): LogRow {
     key_name: r.keyName,
     conversation: r.conversation ?? null,
     affinity: r.affinity ?? 'none',
+    cost_usd: cost ? usd(cost.cost) : null,
+    cache_savings_usd: cost ? usd(cost.cacheSavings) : null,
   };
 }

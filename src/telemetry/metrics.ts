@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetr
 import type { Registry } from '../routing/registry.js';
 import { POOL_NAMES } from '../routing/pools.js';
 import type { RequestRecord } from './record.js';
+import { usd, type CostPico } from './prices.js';
 
 const SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 600];
 
@@ -14,6 +15,7 @@ export class Metrics {
   private readonly duration: Histogram;
   private readonly ttft: Histogram;
   private readonly tokens: Counter;
+  private readonly cost: Counter;
 
   constructor(routing: Registry) {
     const r = this.registry;
@@ -23,6 +25,7 @@ export class Metrics {
     this.duration = new Histogram({ name: 'apg_request_duration_seconds', help: 'Whole request time as the client saw it.', labelNames: ['pool', 'provider'], buckets: SECONDS, registers: [r] });
     this.ttft = new Histogram({ name: 'apg_time_to_first_token_seconds', help: 'Time until the first streamed event reached the client.', labelNames: ['pool', 'provider'], buckets: SECONDS, registers: [r] });
     this.tokens = new Counter({ name: 'apg_tokens_total', help: 'Tokens reported by upstreams, by kind (input, output, cache_read, cache_creation).', labelNames: ['pool', 'provider', 'model', 'kind'], registers: [r] });
+    this.cost = new Counter({ name: 'apg_cost_usd_total', help: 'What the requests cost in USD by the price table, by pool, provider and real model (requests whose model has no price add nothing).', labelNames: ['pool', 'provider', 'model'], registers: [r] });
     this.inFlight = new Gauge({ name: 'apg_requests_in_flight', help: 'Client requests being served now.', registers: [r] });
     new Gauge({
       name: 'apg_member_state',
@@ -41,7 +44,7 @@ export class Metrics {
     });
   }
 
-  record(rec: RequestRecord): void {
+  record(rec: RequestRecord, cost: CostPico | null = null): void {
     const pool = rec.pool ?? 'none';
     const provider = rec.provider ?? 'none';
     for (const a of rec.attempts) {
@@ -57,6 +60,7 @@ export class Metrics {
       if (u.outputTokens) this.tokens.inc({ ...labels, kind: 'output' }, u.outputTokens);
       if (u.cacheReadTokens) this.tokens.inc({ ...labels, kind: 'cache_read' }, u.cacheReadTokens);
       if (u.cacheCreationTokens) this.tokens.inc({ ...labels, kind: 'cache_creation' }, u.cacheCreationTokens);
+      if (cost && cost.cost > 0) this.cost.inc(labels, usd(cost.cost));
     }
   }
 

@@ -1,4 +1,5 @@
 import type { RequestRecord } from './record.js';
+import { usd, type CostPico } from './prices.js';
 
 /**
  * Request statistics for the dashboard, kept in memory as one aggregate per minute (and per pool
@@ -30,12 +31,23 @@ class Agg {
   outputTokens = 0;
   cacheReadTokens = 0;
   cacheCreationTokens = 0;
+  /** Cost and cache savings in 10⁻¹² USD (integers: sums stay exact). */
+  cost = 0;
+  cacheSavings = 0;
+  /** Requests with tokens but no price for their model (their cost is missing from `cost`). */
+  unpriced = 0;
   lat = new Uint32Array(BINS);
   ttft = new Uint32Array(BINS);
   ttftCount = 0;
 
-  add(r: Pick<RequestRecord, 'status' | 'latencyMs' | 'ttftMs' | 'usage'>): void {
+  add(r: Pick<RequestRecord, 'status' | 'latencyMs' | 'ttftMs' | 'usage'>, cost: CostPico | null): void {
     this.requests++;
+    if (cost) {
+      this.cost += cost.cost;
+      this.cacheSavings += cost.cacheSavings;
+    } else if (r.usage.inputTokens + r.usage.outputTokens + r.usage.cacheReadTokens + r.usage.cacheCreationTokens > 0) {
+      this.unpriced++;
+    }
     if (r.status < 400) this.success++;
     else this.errors++;
     this.inputTokens += r.usage.inputTokens;
@@ -57,6 +69,9 @@ class Agg {
     this.outputTokens += o.outputTokens;
     this.cacheReadTokens += o.cacheReadTokens;
     this.cacheCreationTokens += o.cacheCreationTokens;
+    this.cost += o.cost;
+    this.cacheSavings += o.cacheSavings;
+    this.unpriced += o.unpriced;
     for (let i = 0; i < BINS; i++) {
       this.lat[i] += o.lat[i];
       this.ttft[i] += o.ttft[i];
@@ -78,6 +93,9 @@ class Agg {
       outputTokens: this.outputTokens,
       cacheReadTokens: this.cacheReadTokens,
       cacheCreationTokens: this.cacheCreationTokens,
+      costUsd: usd(this.cost),
+      cacheSavingsUsd: usd(this.cacheSavings),
+      unpricedRequests: this.unpriced,
     };
   }
 }
@@ -106,7 +124,25 @@ export interface StatsNumbers {
   outputTokens: number;
   cacheReadTokens: number;
   cacheCreationTokens: number;
+  /** What the requests cost (USD), by the price table when each was recorded; requests without a price add nothing. */
+  costUsd: number;
+  /** What the cache reads would have cost at the input price, minus what they cost (USD). */
+  cacheSavingsUsd: number;
+  /** Requests with tokens whose model has no price. */
+  unpricedRequests: number;
 }
+
+/** One pool member as the stats know it: the pool, the provider and the real model that served. */
+interface MemberAgg {
+  pool: string;
+  providerId: number;
+  provider: string;
+  model: string;
+  agg: Agg;
+}
+
+/** What a request adds to the stats. */
+export type StatsRecord = Pick<RequestRecord, 'ts' | 'pool' | 'providerId' | 'provider' | 'upstreamModel' | 'keyId' | 'keyName' | 'status' | 'latencyMs' | 'ttftMs' | 'usage'>;
 
 interface Minute {
   all: Agg;
@@ -114,36 +150,47 @@ interface Minute {
   providers: Map<number, { name: string; agg: Agg }>;
   /** By access key; requests made without one (open access) under -1. */
   keys: Map<number, { name: string | null; agg: Agg }>;
+  /** By member: pool, provider id and real model (`pool\u0000providerId\u0000model`). */
+  members: Map<string, MemberAgg>;
 }
 
 export type StatsWindow = '1h' | '24h';
 
+const POOL_ORDER = ['tool', 'normal', 'advanced'];
+
 export class Stats {
   private readonly minutes = new Map<number, Minute>();
 
-  record(r: Pick<RequestRecord, 'ts' | 'pool' | 'providerId' | 'provider' | 'keyId' | 'keyName' | 'status' | 'latencyMs' | 'ttftMs' | 'usage'>): void {
+  /** Adds a finished request, with its cost (null: no price matched its model). */
+  record(r: StatsRecord, cost: CostPico | null = null): void {
     const key = Math.floor(r.ts / 60_000);
     let m = this.minutes.get(key);
     if (!m) {
-      m = { all: new Agg(), pools: new Map(), providers: new Map(), keys: new Map() };
+      m = { all: new Agg(), pools: new Map(), providers: new Map(), keys: new Map(), members: new Map() };
       this.minutes.set(key, m);
       this.prune(r.ts);
     }
-    m.all.add(r);
+    m.all.add(r, cost);
     if (r.pool) {
       let a = m.pools.get(r.pool);
       if (!a) m.pools.set(r.pool, (a = new Agg()));
-      a.add(r);
+      a.add(r, cost);
     }
     if (r.providerId !== null && r.providerId !== undefined) {
       let p = m.providers.get(r.providerId);
       if (!p) m.providers.set(r.providerId, (p = { name: r.provider ?? String(r.providerId), agg: new Agg() }));
-      p.agg.add(r);
+      p.agg.add(r, cost);
+      if (r.pool && r.upstreamModel) {
+        const mk = `${r.pool}\u0000${r.providerId}\u0000${r.upstreamModel}`;
+        let ma = m.members.get(mk);
+        if (!ma) m.members.set(mk, (ma = { pool: r.pool, providerId: r.providerId, provider: p.name, model: r.upstreamModel, agg: new Agg() }));
+        ma.agg.add(r, cost);
+      }
     }
     const keyId = r.keyId ?? -1;
     let k = m.keys.get(keyId);
     if (!k) m.keys.set(keyId, (k = { name: r.keyName ?? null, agg: new Agg() }));
-    k.agg.add(r);
+    k.agg.add(r, cost);
   }
 
   private prune(now: number): void {
@@ -161,8 +208,18 @@ export class Stats {
     const pools = new Map<string, Agg>();
     const providers = new Map<number, { name: string; agg: Agg }>();
     const keys = new Map<number, { name: string | null; agg: Agg }>();
+    const members = new Map<string, MemberAgg>();
     const buckets = new Map<number, Agg>();
+    // Hours: the last 24 (this one included), whatever the window.
+    const lastHour = Math.floor(now / 3600_000);
+    const hours = new Map<number, Agg>();
     for (const [minute, m] of this.minutes) {
+      const h = Math.floor(minute / 60);
+      if (h > lastHour - 24 && h <= lastHour) {
+        let ha = hours.get(h);
+        if (!ha) hours.set(h, (ha = new Agg()));
+        ha.merge(m.all);
+      }
       const b = Math.floor((minute * 60_000) / bucketMs);
       if (b < firstBucket || b > lastBucket) continue;
       totals.merge(m.all);
@@ -186,6 +243,12 @@ export class Stats {
         if (k.name !== null) ka.name = k.name;
         ka.agg.merge(k.agg);
       }
+      for (const [id, x] of m.members) {
+        let xa = members.get(id);
+        if (!xa) members.set(id, (xa = { ...x, agg: new Agg() }));
+        xa.provider = x.provider;
+        xa.agg.merge(x.agg);
+      }
     }
     const series = [];
     for (let b = firstBucket; b <= lastBucket; b++) {
@@ -201,6 +264,21 @@ export class Stats {
         inputTokens: j.inputTokens,
         outputTokens: j.outputTokens,
         cacheReadTokens: j.cacheReadTokens,
+        costUsd: j.costUsd,
+      });
+    }
+    const byHour = [];
+    for (let h = lastHour - 23; h <= lastHour; h++) {
+      const j = (hours.get(h) ?? new Agg()).json();
+      byHour.push({
+        t: new Date(h * 3600_000).toISOString(),
+        requests: j.requests,
+        inputTokens: j.inputTokens,
+        outputTokens: j.outputTokens,
+        cacheReadTokens: j.cacheReadTokens,
+        cacheCreationTokens: j.cacheCreationTokens,
+        costUsd: j.costUsd,
+        cacheSavingsUsd: j.cacheSavingsUsd,
       });
     }
     return {
@@ -212,6 +290,10 @@ export class Stats {
       byPool: ['tool', 'normal', 'advanced'].filter((p) => pools.has(p)).map((pool) => ({ pool, ...pools.get(pool)!.json() })),
       byProvider: [...providers.entries()].sort((a, b) => a[0] - b[0]).map(([providerId, p]) => ({ provider: p.name, providerId, ...p.agg.json() })),
       byKey: [...keys.entries()].sort((a, b) => a[0] - b[0]).map(([keyId, k]) => ({ keyId: keyId === -1 ? null : keyId, keyName: k.name, ...k.agg.json() })),
+      byMember: [...members.values()]
+        .sort((a, b) => POOL_ORDER.indexOf(a.pool) - POOL_ORDER.indexOf(b.pool) || a.providerId - b.providerId || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
+        .map((x) => ({ pool: x.pool, providerId: x.providerId, provider: x.provider, model: x.model, ...x.agg.json() })),
+      byHour,
     };
   }
 }

@@ -107,3 +107,14 @@ export function keyHint(masked: string): string {
   const tail = masked.replace(/^sk-apg-/, '').replace(/^[*…•.]+/, '');
   return tail ? `sk-apg-…${tail}` : masked;
 }
+
+/**
+ * US dollars: cents from $1 up, four decimals below that, six below one cent (a single request
+ * often costs a fraction of a cent); null (no price) is a dash.
+ */
+export function fmtUsd(n: number | null | undefined, locale: string): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return DASH;
+  const a = Math.abs(n);
+  const digits = a === 0 || a >= 1 ? 2 : a >= 0.01 ? 4 : 6;
+  return new Intl.NumberFormat(locale, { style: 'currency', currency: 'USD', minimumFractionDigits: a === 0 ? 0 : 2, maximumFractionDigits: digits }).format(n);
+}

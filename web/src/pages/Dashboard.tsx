@@ -1,8 +1,9 @@
 import { useMemo, useState, type ReactNode } from 'react';
 import { usePools, useProviders, useStats, useStatus } from '../api/hooks';
-import type { KeyStats, Stats, StatsTotals, StatsWindow } from '../api/types';
+import type { DayStats, HourStats, KeyStats, Stats, StatsTotals, StatsWindow } from '../api/types';
+import { useDailyStats } from '../api/prices';
 import { useI18n, type MessageKey } from '../i18n';
-import { fmtCompact, fmtCountdown, fmtInt, fmtMs, fmtPct, fmtTime } from '../lib/format';
+import { fmtCompact, fmtCountdown, fmtDate, fmtInt, fmtMs, fmtPct, fmtTime, fmtUsd } from '../lib/format';
 import { useNow } from '../lib/hooks';
 import { POOL_LABEL } from '../lib/pools';
 import { href } from '../lib/router';
@@ -98,13 +99,18 @@ function DashboardBody({ s, stale, error }: { s: Stats; stale: boolean; error: u
     ],
     [s.series, t],
   );
+  const costSeries = useMemo<ChartSeries[]>(
+    () => [{ label: t('dash.chart.cost'), color: '--chart-2', kind: 'bars', values: s.series.map((p) => p.costUsd ?? null) }],
+    [s.series, t],
+  );
+  const hasCost = tt.costUsd !== undefined;
   const rate = (v: number | null) =>
     v === null ? '–' : v > 0 && v < 0.1 ? '<0.1' : v < 10 && !Number.isInteger(v) ? v.toFixed(1) : fmtCompact(Math.round(v), locale);
 
   return (
     <>
       {stale && <ErrorState error={error} compact />}
-      <div className="kpis" data-testid="kpis">
+      <div className={`kpis${hasCost ? ' kpis-5' : ''}`} data-testid="kpis">
         <Kpi icon="zap" label={t('dash.requests')} value={fmtInt(tt.requests, locale)} sub={t('dash.perMin', { n: rate(perMin) })} testId="kpi-requests" />
         <Kpi
           icon="check"
@@ -118,6 +124,26 @@ function DashboardBody({ s, stale, error }: { s: Stats; stale: boolean; error: u
         <Kpi icon="stream" label={t('dash.ttft')} value={fmtMs(tt.ttftP50Ms)} sub={`p95 ${fmtMs(tt.ttftP95Ms)}`} testId="kpi-ttft" />
         <Kpi icon="download" label={t('dash.tokensIn')} value={fmtCompact(tt.inputTokens, locale)} sub={t('dash.cacheReadN', { n: fmtCompact(tt.cacheReadTokens, locale) })} testId="kpi-tokens-in" />
         <Kpi icon="external" label={t('dash.tokensOut')} value={fmtCompact(tt.outputTokens, locale)} sub={t('dash.cacheWriteN', { n: fmtCompact(tt.cacheCreationTokens, locale) })} testId="kpi-tokens-out" />
+        {hasCost && (
+          <Kpi
+            icon="zap"
+            label={t('cost.kpi')}
+            value={fmtUsd(tt.costUsd, locale)}
+            sub={
+              tt.unpricedRequests ? (
+                <a href="#/settings" className="text-amber" title={t('cost.unpricedHint')} data-testid="kpi-cost-unpriced">
+                  {t('cost.unpriced', { n: fmtInt(tt.unpricedRequests, locale) })}
+                </a>
+              ) : (
+                t('dash.perMin', { n: fmtUsd((tt.costUsd ?? 0) / minutes, locale) })
+              )
+            }
+            testId="kpi-cost"
+          />
+        )}
+        {hasCost && (
+          <Kpi icon="download" label={t('dash.col.saved')} value={fmtUsd(tt.cacheSavingsUsd, locale)} sub={t('dash.cacheReadN', { n: fmtCompact(tt.cacheReadTokens, locale) })} testId="kpi-saved" />
+        )}
         <Kpi icon="refresh" label={t('dash.inFlight')} value={fmtInt(s.inFlight, locale)} sub={t('dash.inFlightSub')} testId="kpi-inflight" />
         <Kpi
           icon="alert"
@@ -139,6 +165,11 @@ function DashboardBody({ s, stale, error }: { s: Stats; stale: boolean; error: u
         <Card title={t('dash.chart.tokensTitle')} testId="chart-tokens" className="span-2">
           <TimeChart x={x} series={tokSeries} fmt={(v) => fmtCompact(v, locale)} emptyText={t('dash.noData')} bucketSeconds={s.bucketSeconds} integer />
         </Card>
+        {hasCost && (
+          <Card title={bucketMin === 1 ? t('dash.chart.costPerMin') : t('dash.chart.costPer15')} testId="chart-cost" className="span-2">
+            <TimeChart x={x} series={costSeries} fmt={(v) => fmtUsd(v, locale)} emptyText={t('dash.noData')} bucketSeconds={s.bucketSeconds} />
+          </Card>
+        )}
       </div>
 
       {s.cooling.length > 0 && (
@@ -176,11 +207,26 @@ function DashboardBody({ s, stale, error }: { s: Stats; stale: boolean; error: u
             nameLabel={t('dash.col.provider')}
           />
         </Card>
+        {s.byMember && (
+          <Card title={t('dash.byMember')} testId="by-member" flush>
+            <BreakdownTable
+              rows={s.byMember.map((r) => ({
+                key: `${r.pool}/${r.providerId}/${r.model}`,
+                name: `${r.provider} / ${r.model}`,
+                sub: t(POOL_LABEL[r.pool]),
+                link: href('/logs', { pool: r.pool, providerId: String(r.providerId) }),
+                totals: r,
+              }))}
+              nameLabel={t('dash.col.member')}
+            />
+          </Card>
+        )}
         {showByKey && (
           <Card title={t('dash.byKey')} testId="by-key" flush>
             <KeyTable rows={byKey} />
           </Card>
         )}
+        {s.byHour && <CostPeriods hours={s.byHour} />}
       </div>
     </>
   );
@@ -201,7 +247,7 @@ function Kpi({ icon, label, value, sub, tone, testId }: { icon: IconName; label:
   );
 }
 
-function BreakdownTable({ rows, nameLabel }: { rows: { key: string; name: string; link?: string; totals: StatsTotals }[]; nameLabel: string }) {
+function BreakdownTable({ rows, nameLabel }: { rows: { key: string; name: string; sub?: string; link?: string; totals: StatsTotals }[]; nameLabel: string }) {
   const { t, locale } = useI18n();
   if (rows.length === 0) return <div className="table-empty muted">{t('dash.noData')}</div>;
   const total = rows.reduce((a, r) => a + (r.totals.requests ?? 0), 0);
@@ -219,6 +265,9 @@ function BreakdownTable({ rows, nameLabel }: { rows: { key: string; name: string
     { label: 'dash.col.out', render: (r) => fmtCompact(r.outputTokens, locale) },
     { label: 'dash.col.cache', render: (r) => fmtCompact(r.cacheReadTokens, locale) },
   ];
+  if (rows.some((r) => r.totals.costUsd !== undefined)) {
+    cols.push({ label: 'dash.col.cost', render: (r) => fmtUsd(r.costUsd, locale) });
+  }
   return (
     <div className="table-scroll">
       <table className="table table-compact">
@@ -244,6 +293,7 @@ function BreakdownTable({ rows, nameLabel }: { rows: { key: string; name: string
                 ) : (
                   r.name
                 )}
+                {r.sub && <div className="cell-sub muted small">{r.sub}</div>}
               </td>
               <td className="share-col">
                 <ShareBar share={total > 0 ? r.totals.requests / total : 0} errorShare={r.totals.requests > 0 ? r.totals.errors / r.totals.requests : 0} />
@@ -267,6 +317,7 @@ function KeyTable({ rows }: { rows: KeyStats[] }) {
   if (rows.length === 0) return <div className="table-empty muted">{t('dash.noData')}</div>;
   const total = rows.reduce((a, r) => a + (r.requests ?? 0), 0);
   const sorted = [...rows].sort((a, b) => b.requests - a.requests);
+  const hasCost = rows.some((r) => r.costUsd !== undefined);
   return (
     <div className="table-scroll">
       <table className="table table-compact">
@@ -278,6 +329,7 @@ function KeyTable({ rows }: { rows: KeyStats[] }) {
             <th className="num">{t('dash.col.errors')}</th>
             <th className="num">{t('dash.col.in')}</th>
             <th className="num">{t('dash.col.out')}</th>
+            {hasCost && <th className="num">{t('dash.col.cost')}</th>}
           </tr>
         </thead>
         <tbody>
@@ -297,12 +349,86 @@ function KeyTable({ rows }: { rows: KeyStats[] }) {
                 <td className={`num mono${r.errors > 0 ? ' text-red' : ''}`}>{fmtInt(r.errors, locale)}</td>
                 <td className="num mono">{fmtCompact(r.inputTokens, locale)}</td>
                 <td className="num mono">{fmtCompact(r.outputTokens, locale)}</td>
+                {hasCost && <td className="num mono">{fmtUsd(r.costUsd, locale)}</td>}
               </tr>
             );
           })}
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** Cost next to the tokens per hour (the last 24, from memory) or per day (the last 14, from the request log). */
+function CostPeriods({ hours }: { hours: HourStats[] }) {
+  const { t, locale } = useI18n();
+  const [period, setPeriod] = useState<'hour' | 'day'>('hour');
+  const daily = useDailyStats(14);
+  type Row = { key: string; label: string; requests: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; costUsd: number; cacheSavingsUsd: number };
+  const hourRows: Row[] = hours
+    .filter((h) => h.requests > 0)
+    .reverse()
+    .map((h) => ({ ...h, key: h.t, label: new Intl.DateTimeFormat(locale, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false }).format(new Date(h.t)) }));
+  const dayRows: Row[] = (daily.data ?? [])
+    .slice()
+    .reverse()
+    .map((d: DayStats) => ({ ...d, key: d.day, label: fmtDate(`${d.day}T12:00:00`, locale) }));
+  const rows = period === 'hour' ? hourRows : dayRows;
+  return (
+    <Card
+      title={t('dash.costPeriods')}
+      testId="cost-periods"
+      flush
+      actions={
+        <Segmented<'hour' | 'day'>
+          size="sm"
+          label={t('dash.costPeriods')}
+          value={period}
+          onChange={setPeriod}
+          testId="cost-period-switch"
+          options={[
+            { value: 'hour', label: t('dash.periodHour'), testId: 'cost-period-hour' },
+            { value: 'day', label: t('dash.periodDay'), testId: 'cost-period-day' },
+          ]}
+        />
+      }
+    >
+      {period === 'day' && daily.isError ? (
+        <ErrorState error={daily.error} compact />
+      ) : rows.length === 0 ? (
+        <div className="table-empty muted">{period === 'day' && daily.isLoading ? <Skeleton rows={2} height={20} /> : t('dash.noPeriods')}</div>
+      ) : (
+        <div className="table-scroll">
+          <table className="table table-compact">
+            <thead>
+              <tr>
+                <th>{period === 'hour' ? t('dash.col.hour') : t('dash.col.day')}</th>
+                <th className="num">{t('dash.col.requests')}</th>
+                <th className="num">{t('dash.col.in')}</th>
+                <th className="num">{t('dash.col.out')}</th>
+                <th className="num">{t('dash.col.cache')}</th>
+                <th className="num">{t('dash.col.cost')}</th>
+                <th className="num">{t('dash.col.saved')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.key} data-testid="period-row" data-period={r.key}>
+                  <td className="mono">{r.label}</td>
+                  <td className="num mono">{fmtInt(r.requests, locale)}</td>
+                  <td className="num mono">{fmtCompact(r.inputTokens, locale)}</td>
+                  <td className="num mono">{fmtCompact(r.outputTokens, locale)}</td>
+                  <td className="num mono">{fmtCompact(r.cacheReadTokens, locale)}</td>
+                  <td className="num mono" data-testid="period-cost">{fmtUsd(r.costUsd, locale)}</td>
+                  <td className="num mono">{fmtUsd(r.cacheSavingsUsd, locale)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <p className="muted small card-note">{t('dash.daysNote')}</p>
+    </Card>
   );
 }
 
