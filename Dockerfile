@@ -70,11 +70,13 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/web/dist ./web/dist
 
 # A check of what prod-deps removed: the native SQLite module opens a database, and the tokenizer
-# builds from the files left. /data holds the SQLite database and, when SECRET_KEY is unset,
+# builds from the files left, and the shipped price table (dist/telemetry/prices.json, emitted by tsc beside the
+# module that imports it) loads. /data holds the SQLite database and, when SECRET_KEY is unset,
 # secret.key (the key that encrypts the stored provider keys): a backup needs both. To keep the key
 # apart from the database, set SECRET_KEY instead.
 RUN node -e "const D = require('better-sqlite3'); new D(':memory:').prepare('select 1').get();" \
  && node --input-type=module -e "const t = await import('/app/dist/protocol/tokens.js'); t.preloadTokenizer();" \
+ && node --input-type=module -e "const p = await import('/app/dist/telemetry/prices.js'); if (!p.SHIPPED_PRICES.prices.length) process.exit(1);" \
  && mkdir -p /data && chown node:node /data
 VOLUME /data
 

@@ -52,6 +52,10 @@ export interface Config {
    * (MAX_UPSTREAM_BODY_BYTES). Not an environment variable; only tests lower it.
    */
   maxUpstreamBodyBytes: number;
+  /** CONFIG_FILE: a configuration document (YAML or JSON, `${ENV}` substituted) applied at every start; null: none. */
+  configFile: string | null;
+  /** CONFIG_PRUNE=1: applying CONFIG_FILE also removes what it does not name (in the parts it has). */
+  configPrune: boolean;
 }
 
 export const DEFAULT_ADMIN_PASSWORD = 'admin123';
@@ -126,7 +130,16 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: num(env, 'REQUEST_TIMEOUT_SECONDS', 60, { min: 1 }) * 1000,
     shutdownGraceMs: num(env, 'SHUTDOWN_GRACE_SECONDS', 30, { min: 0 }) * 1000,
     maxUpstreamBodyBytes: MAX_UPSTREAM_BODY_BYTES,
+    configFile: optional(env, 'CONFIG_FILE') === null ? null : path.resolve(optional(env, 'CONFIG_FILE')!),
+    configPrune: flagEnv(env, 'CONFIG_PRUNE'),
   };
+}
+
+function flagEnv(env: Env, name: string): boolean {
+  const raw = (env[name] ?? '').trim();
+  if (raw === '' || /^(0|false|no)$/i.test(raw)) return false;
+  if (/^(1|true|yes)$/i.test(raw)) return true;
+  throw new Error(`${name} must be 1 or 0 (true or false), got "${raw}"`);
 }
 
 function port(env: Env): number {

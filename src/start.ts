@@ -2,6 +2,8 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { Gateway } from './gateway.js';
 import { buildServer } from './server.js';
+import { StartupProblem } from './startup.js';
+import { ConfigFileError, applyConfigFile, describeChange } from './admin/config.js';
 
 export interface RunningGateway {
   gateway: Gateway;
@@ -34,15 +36,37 @@ export class StartCancelled extends Error {
 }
 
 /**
+ * CONTRACT "Configuration as data": CONFIG_FILE is applied at every start, before the gateway
+ * listens. A file that cannot be applied stops the start in one line naming the field (exit 2).
+ */
+async function applyStartConfig(gateway: Gateway, config: Config, env: Record<string, string | undefined>, log: FastifyBaseLogger): Promise<void> {
+  const file = config.configFile!;
+  try {
+    const result = await applyConfigFile(gateway, file, env, config.configPrune);
+    const summary = result.changes.map(describeChange);
+    log.info({ file, changes: result.changes.length, prune: config.configPrune }, result.changes.length ? `CONFIG_FILE applied: ${summary.join('; ')}` : 'CONFIG_FILE applied: nothing to change');
+    for (const k of result.createdKeys) {
+      // Its secret is not logged: nobody will ever see it.
+      log.warn({ key: k.name }, `CONFIG_FILE created access key "${k.name}" with a secret nobody has seen: give it \`key: \${SOME_ENV_VAR}\` in the file (sk-apg- and 22 or more random characters), or make a new key in the UI`);
+    }
+  } catch (err) {
+    if (err instanceof ConfigFileError) throw new StartupProblem(err.message);
+    throw err;
+  }
+}
+
+/**
  * Opens storage, builds the app and listens. Used by main and by the tests. `stop` (main: a signal
  * during the start) is looked at between the steps: once it is aborted, what was opened is closed
  * and the start rejects with StartCancelled instead of listening.
  */
-export async function startGateway(config: Config, log: FastifyBaseLogger, opts: { stop?: AbortSignal } = {}): Promise<RunningGateway> {
+export async function startGateway(config: Config, log: FastifyBaseLogger, opts: { stop?: AbortSignal; env?: Record<string, string | undefined> } = {}): Promise<RunningGateway> {
   if (opts.stop?.aborted) throw new StartCancelled();
   const gateway = await Gateway.open(config, log);
   let app: FastifyInstance | null = null;
   try {
+    if (opts.stop?.aborted) throw new StartCancelled();
+    if (config.configFile) await applyStartConfig(gateway, config, opts.env ?? process.env, log);
     if (opts.stop?.aborted) throw new StartCancelled();
     app = await buildServer(gateway, log as FastifyInstance['log']);
     if (opts.stop?.aborted) throw new StartCancelled();

@@ -3,7 +3,7 @@ import type { ModelCapabilities, Provider, ProviderModel } from '../store/repo.j
 import { readErrorBody } from '../protocol/errors.js';
 import { buildUpstreamUrl } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
-import { keyMasker } from '../secrets/redact.js';
+import { keysMasker } from '../secrets/redact.js';
 import { MAX_UPSTREAM_BODY_BYTES, readBodyText } from '../upstream/read.js';
 import { MAX_CONTEXT_WINDOW } from './validate.js';
 
@@ -68,7 +68,7 @@ export function readModelCapabilities(item: unknown): ModelCapabilities {
 export async function fetchProviderModels(gw: Gateway, p: Provider): Promise<{ ok: true; models: ProviderModel[] } | { ok: false; error: string }> {
   const result = await fetchModels(gw, p);
   // An upstream that echoes the key in its error text: the admin sees it masked.
-  return result.ok ? result : { ok: false, error: keyMasker(p.apiKey)(result.error) };
+  return result.ok ? result : { ok: false, error: keysMasker(p.keys?.map((k) => k.apiKey) ?? [p.apiKey])(result.error) };
 }
 
 async function fetchModels(gw: Gateway, p: Provider): Promise<{ ok: true; models: ProviderModel[] } | { ok: false; error: string }> {

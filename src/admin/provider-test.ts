@@ -4,7 +4,7 @@ import { CHAT_PATH } from '../protocol/formats.js';
 import { readErrorBody } from '../protocol/errors.js';
 import { buildUpstreamUrl } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
-import { keyMasker } from '../secrets/redact.js';
+import { keysMasker } from '../secrets/redact.js';
 import { MAX_UPSTREAM_BODY_BYTES, readBodyText } from '../upstream/read.js';
 
 const TEST_TIMEOUT_MS = 30_000;
@@ -16,7 +16,7 @@ const TEST_TIMEOUT_MS = 30_000;
 export async function testProvider(gw: Gateway, p: Provider, model: string) {
   const result = await runTest(gw, p, model);
   // An upstream that echoes the key in its error text: the admin sees it masked.
-  const mask = keyMasker(p.apiKey);
+  const mask = keysMasker(p.keys?.map((k) => k.apiKey) ?? [p.apiKey]);
   if (result.error !== undefined) result.error = mask(result.error);
   if (result.answer !== undefined) result.answer = mask(result.answer);
   return result;

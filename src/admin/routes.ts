@@ -2,11 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Gateway } from '../gateway.js';
 import type { Provider } from '../store/repo.js';
 import { POOL_NAMES, isPoolName, type PoolName } from '../routing/pools.js';
-import type { LiveMember } from '../routing/registry.js';
+import type { LiveKey, LiveMember } from '../routing/registry.js';
 import { AdminAuth, MIN_PASSWORD_LENGTH, maskKey } from './auth.js';
 import { DEFAULT_ADMIN_PASSWORD } from '../config.js';
 import { isLoopbackAddress, isLoopbackHost } from '../access/host.js';
 import { registerKeyRoutes } from './keys-routes.js';
+import { registerConfigRoutes } from './config-routes.js';
+import { registerPriceRoutes } from './prices-routes.js';
 import { FieldError, nameKey, parseId, parseMemberPatch, parseMembersInput, parsePasswordBody, parsePoolPatch, parseProviderInput } from './validate.js';
 import { normalizeBaseUrl } from '../upstream/url.js';
 import { fetchProviderModels } from './models.js';
@@ -141,7 +143,9 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
         // Shown as it is called (rows stored before the admin API normalised on write, too).
         baseUrl: shownBaseUrl(p.baseUrl),
         format: p.format,
-        apiKeyMasked: p.keyUnreadable ? UNREADABLE_KEY : maskKey(p.apiKey),
+        apiKeyMasked: (p.keys ? p.keys[0]?.unreadable === true : p.keyUnreadable) ? UNREADABLE_KEY : maskKey(p.apiKey),
+        // CONTRACT "Provider keys": every key masked, and each key's own state (never a key itself)
+        ...keysJson(p),
         enabled: p.enabled,
         cooldownSeconds: p.cooldownSeconds ?? gw.config.defaultCooldownSeconds,
         cooldownIsDefault: p.cooldownSeconds === null,
@@ -151,9 +155,34 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
       };
     };
 
+    /** A provider's keys as the registry knows them (their cooldowns), else as stored. */
+    const keysJson = (p: Provider) => {
+      const now = Date.now();
+      const live = gw.registry.keysOf(p.id);
+      const stored = p.keys ?? [];
+      const keys = stored.map((k) => live.find((l) => l.id === k.id) ?? k);
+      const masked = (k: { apiKey: string; unreadable?: boolean }) => (k.unreadable ? UNREADABLE_KEY : maskKey(k.apiKey));
+      return {
+        apiKeysMasked: keys.map(masked),
+        keys: keys.map((k) => {
+          const cooling = k.cooldownUntil !== null && k.cooldownUntil > now;
+          return {
+            masked: masked(k),
+            state: cooling ? 'cooling' : 'ready',
+            cooldownUntil: cooling ? new Date(k.cooldownUntil!).toISOString() : null,
+            lastError: k.lastError,
+            failures: (k as Partial<LiveKey>).failures ?? 0,
+            cooldownKind: cooling ? ((k as Partial<LiveKey>).cooldownKind ?? null) : null,
+          };
+        }),
+      };
+    };
+
     const memberJson = (m: LiveMember) => {
       const now = Date.now();
       const state = gw.registry.state(m, now);
+      // its own cooldown, or (while every key of its provider cools) the keys'
+      const cooling = gw.registry.cooldownOf(m, now);
       return {
         id: m.id,
         pool: m.pool,
@@ -164,11 +193,11 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
         enabled: m.enabled,
         weight: m.weight,
         state,
-        cooldownUntil: m.cooldownUntil !== null && m.cooldownUntil > now ? new Date(m.cooldownUntil).toISOString() : null,
-        lastError: m.lastError,
+        cooldownUntil: cooling.until !== null ? new Date(cooling.until).toISOString() : null,
+        lastError: cooling.lastError,
         // additions: failures in a row, why the running cooldown was set, a probe request under way
         failures: m.failures,
-        cooldownKind: state === 'cooling' ? m.cooldownKind : null,
+        cooldownKind: state === 'cooling' ? cooling.kind : null,
         probing: gw.registry.probing(m.id),
         // CONTRACT "Conversations and member capabilities": what the member's model can hold (null: unknown)
         contextWindow: m.contextWindow ?? null,
@@ -207,6 +236,8 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
 
     registerTelemetryRoutes(scope, gw);
     registerKeyRoutes(scope, gw);
+    registerConfigRoutes(scope, gw);
+    registerPriceRoutes(scope, gw);
 
     scope.get('/admin/providers', async () => ({ providers: (await gw.repo.listProviders()).map(providerJson) }));
 
@@ -237,6 +268,7 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
           name: input.name!,
           baseUrl: input.baseUrl!,
           apiKey: input.apiKey ?? '',
+          apiKeys: input.apiKeys, // several keys (CONTRACT "Provider keys"); absent: apiKey
           format: input.format!,
           enabled: input.enabled ?? true,
           cooldownSeconds: input.cooldownSeconds ?? null,
@@ -259,7 +291,8 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
       if (!p) return reply;
       const input = parseProviderInput(req.body, true);
       // CONTRACT "Provider keys": a stored key is never redirected to another host by a PATCH.
-      if (input.baseUrl !== undefined && input.apiKey === undefined && (p.apiKey !== '' || p.keyUnreadable) && !sameOrigin(p.baseUrl, input.baseUrl)) {
+      const newKeys = input.apiKey !== undefined || input.apiKeys !== undefined;
+      if (input.baseUrl !== undefined && !newKeys && (p.apiKey !== '' || p.keyUnreadable) && !sameOrigin(p.baseUrl, input.baseUrl)) {
         throw new FieldError('apiKey', `is required when baseUrl moves to another origin (${new URL(p.baseUrl).origin} → ${new URL(input.baseUrl).origin}): the stored key is never sent to a new host; send the key for that host with the change`);
       }
       if (input.options) {
@@ -279,8 +312,10 @@ export async function registerAdmin(app: FastifyInstance, gw: Gateway): Promise<
       const now = Date.now();
       for (const m of gw.registry.providerMembers(p.id)) {
         if (m.cooldownUntil === null || m.cooldownUntil <= now) continue;
-        if ((input.apiKey !== undefined && m.cooldownKind === 'auth') || (input.baseUrl !== undefined && m.cooldownKind === 'unreachable')) await gw.resetCooldown(m.id);
+        if ((newKeys && m.cooldownKind === 'auth') || (input.baseUrl !== undefined && m.cooldownKind === 'unreachable')) await gw.resetCooldown(m.id);
       }
+      // …and keys sent again end their own refusals (a key kept from before keeps a rate limit)
+      if (newKeys) for (const k of gw.registry.keysOf(p.id)) if (k.cooldownKind === 'auth' && k.cooldownUntil !== null && k.cooldownUntil > now) await gw.resetKey(k.id);
       return providerJson(updated!);
     });
 

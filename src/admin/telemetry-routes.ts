@@ -45,21 +45,37 @@ export function registerTelemetryRoutes(scope: FastifyInstance, gw: Gateway): vo
   });
 
   scope.get('/admin/stats', async (req, reply) => {
-    const q = req.query as { window?: string };
+    const q = req.query as { window?: string; days?: string; tzOffset?: string };
     const window = (q.window ?? '1h') as StatsWindow;
     if (window !== '1h' && window !== '24h') return bad(reply, 'window: must be 1h or 24h', 'window');
+    // Totals per day from the request log: the last `days` days (0: none), days starting at midnight `tzOffset` minutes east of UTC.
+    const days = q.days === undefined ? 30 : Number(q.days);
+    if (!Number.isInteger(days) || days < 0 || days > 400) return bad(reply, 'days: must be an integer from 0 to 400', 'days');
+    const tzOffset = q.tzOffset === undefined ? 0 : Number(q.tzOffset);
+    if (!Number.isInteger(tzOffset) || tzOffset < -840 || tzOffset > 840) return bad(reply, 'tzOffset: must be minutes east of UTC, from -840 to 840', 'tzOffset');
     const now = Date.now();
     const snapshot = gw.telemetry.stats.snapshot(window, now);
     const cooling = [];
     for (const pool of POOL_NAMES) {
       for (const m of gw.registry.members(pool)) {
         if (gw.registry.state(m, now) === 'cooling') {
-          cooling.push({ memberId: m.id, pool, provider: m.provider.name, providerId: m.providerId, model: m.model, cooldownUntil: new Date(m.cooldownUntil!).toISOString(), lastError: m.lastError });
+          const c = gw.registry.cooldownOf(m, now); // its own cooldown, or its provider's keys' (all cooling)
+          cooling.push({ memberId: m.id, pool, provider: m.provider.name, providerId: m.providerId, model: m.model, cooldownUntil: new Date(c.until ?? now).toISOString(), lastError: c.lastError });
         }
       }
     }
     const inFlight = (await gw.telemetry.metrics.inFlight.get()).values[0]?.value ?? 0;
-    return { ...snapshot, inFlight, cooling };
+    // A member is its pool, provider and real model: its id while it is still in the pool (null once removed).
+    const byMember = snapshot.byMember.map((x) => ({
+      memberId: isPoolName(x.pool) ? (gw.registry.members(x.pool).find((m) => m.providerId === x.providerId && m.model === x.model)?.id ?? null) : null,
+      ...x,
+    }));
+    // A request log that cannot be read leaves the days out (null); the rest lives in memory.
+    const byDay = days === 0 ? [] : await gw.telemetry.daily.get(days, tzOffset, now).catch((err) => {
+      req.log.warn({ err: (err as Error).message }, 'per-day totals: the request log could not be read');
+      return null;
+    });
+    return { ...snapshot, byMember, byDay, inFlight, cooling };
   });
 
   scope.get('/admin/logs', async (req, reply) => {
@@ -160,6 +176,8 @@ function logJson(r: Selectable<RequestLogsTable>, detail: boolean) {
     keyName: r.key_name ?? null,
     conversation: r.conversation ?? null,
     affinity: r.affinity ?? 'none',
+    costUsd: r.cost_usd === null || r.cost_usd === undefined ? null : Number(r.cost_usd),
+    cacheSavingsUsd: r.cache_savings_usd === null || r.cache_savings_usd === undefined ? null : Number(r.cache_savings_usd),
     hasBodies: r.request_body !== null || r.response_body !== null,
   };
   if (detail) {

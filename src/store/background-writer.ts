@@ -5,13 +5,15 @@ import type { Kysely } from 'kysely';
 import type { Database, RequestLogsTable } from './schema.js';
 
 /** A request-log row as stored (without its generated id; the columns added later may be left to their defaults). */
-export type LogRow = Omit<RequestLogsTable, 'id' | 'conversation' | 'affinity'> & Partial<Pick<RequestLogsTable, 'conversation' | 'affinity'>>;
+export type LogRow = Omit<RequestLogsTable, 'id' | 'conversation' | 'affinity' | 'cost_usd' | 'cache_savings_usd'> & Partial<Pick<RequestLogsTable, 'conversation' | 'affinity' | 'cost_usd' | 'cache_savings_usd'>>;
 
 /** Writes that must never hold up a request: request-log batches, cooldowns, retention. */
 export interface BackgroundWriter {
   writeLogs(rows: LogRow[]): Promise<void>;
   /** Records a cooldown's end; a stored end that is later is kept (null clears it, always). */
   setCooldown(memberId: number, until: number | null, lastError: string | null): Promise<void>;
+  /** The same for one key of a provider (provider_keys). */
+  setKeyCooldown(keyId: number, until: number | null, lastError: string | null): Promise<void>;
   prune(keepCount: number, olderThanMs: number): Promise<number>;
   close(): Promise<void>;
 }
@@ -20,10 +22,11 @@ const LOG_COLUMNS = [
   'ts', 'entry_format', 'requested_model', 'pool', 'provider_id', 'provider_name', 'upstream_model', 'status',
   'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens',
   'stream', 'attempts', 'error', 'request_body', 'response_body', 'key_id', 'key_name', 'conversation', 'affinity',
+  'cost_usd', 'cache_savings_usd',
 ] as const;
 
 /** Log columns a row may leave out (the table's defaults): the worker's named parameters need every one. */
-const LOG_DEFAULTS: Partial<LogRow> = { conversation: null, affinity: 'none' };
+const LOG_DEFAULTS: Partial<LogRow> = { conversation: null, affinity: 'none', cost_usd: null, cache_savings_usd: null };
 
 /**
  * The SQLite writer runs in a worker thread with its own connection: better-sqlite3 is
@@ -42,6 +45,8 @@ const insert = db.prepare('INSERT INTO request_logs (' + cols.join(', ') + ') VA
 const writeLogs = db.transaction((rows) => { for (const r of rows) insert.run({ ...workerData.defaults, ...r }); });
 const cool = db.prepare('UPDATE pool_members SET cooldown_until = ?, last_error = ? WHERE id = ?');
 const coolLater = db.prepare('UPDATE pool_members SET cooldown_until = ?, last_error = ? WHERE id = ? AND (cooldown_until IS NULL OR cooldown_until < ?)');
+const keyCool = db.prepare('UPDATE provider_keys SET cooldown_until = ?, last_error = ? WHERE id = ?');
+const keyCoolLater = db.prepare('UPDATE provider_keys SET cooldown_until = ?, last_error = ? WHERE id = ? AND (cooldown_until IS NULL OR cooldown_until < ?)');
 const pruneOld = db.prepare('DELETE FROM request_logs WHERE ts < ?');
 const pruneCount = db.prepare('DELETE FROM request_logs WHERE id <= (SELECT id FROM request_logs ORDER BY id DESC LIMIT 1 OFFSET ?)');
 parentPort.on('message', (m) => {
@@ -51,6 +56,10 @@ parentPort.on('message', (m) => {
     else if (m.type === 'cooldown') {
       if (m.until === null) cool.run(null, m.lastError, m.memberId);
       else coolLater.run(m.until, m.lastError, m.memberId, m.until);
+    }
+    else if (m.type === 'key-cooldown') {
+      if (m.until === null) keyCool.run(null, m.lastError, m.keyId);
+      else keyCoolLater.run(m.until, m.lastError, m.keyId, m.until);
     }
     else if (m.type === 'prune') result = pruneOld.run(m.before).changes + pruneCount.run(m.keep).changes;
     else if (m.type === 'close') { db.close(); parentPort.postMessage({ id: m.id, ok: true }); return; }
@@ -185,6 +194,10 @@ export class SqliteBackgroundWriter implements BackgroundWriter {
     await this.call({ type: 'cooldown', memberId, until, lastError });
   }
 
+  async setKeyCooldown(keyId: number, until: number | null, lastError: string | null): Promise<void> {
+    await this.call({ type: 'key-cooldown', keyId, until, lastError });
+  }
+
   async prune(keepCount: number, olderThanMs: number): Promise<number> {
     return Number(await this.call({ type: 'prune', keep: Math.max(0, keepCount), before: olderThanMs }));
   }
@@ -202,12 +215,12 @@ export class SqliteBackgroundWriter implements BackgroundWriter {
 export class KyselyBackgroundWriter implements BackgroundWriter {
   /** Per member, the last cooldown write: the next one waits for it (the pool's connections
    *  could otherwise run a reset and a cooldown that followed it in the other order). */
-  private readonly cooling = new Map<number, Promise<void>>();
+  private readonly cooling = new Map<number | string, Promise<void>>();
 
   constructor(private readonly db: Kysely<Database>) {}
 
   async writeLogs(rows: LogRow[]): Promise<void> {
-    if (rows.length) await this.db.insertInto('request_logs').values(rows.map((r) => ({ conversation: null, affinity: 'none', ...r }))).execute();
+    if (rows.length) await this.db.insertInto('request_logs').values(rows.map((r) => ({ conversation: null, affinity: 'none', cost_usd: null, cache_savings_usd: null, ...r }))).execute();
   }
 
   setCooldown(memberId: number, until: number | null, lastError: string | null): Promise<void> {
@@ -216,10 +229,24 @@ export class KyselyBackgroundWriter implements BackgroundWriter {
       if (until !== null) q = q.where((eb) => eb.or([eb('cooldown_until', 'is', null), eb('cooldown_until', '<', until)]));
       await q.execute();
     };
-    const done = (this.cooling.get(memberId) ?? Promise.resolve()).then(write, write);
+    return this.inOrder(memberId, write);
+  }
+
+  setKeyCooldown(keyId: number, until: number | null, lastError: string | null): Promise<void> {
+    const write = async () => {
+      let q = this.db.updateTable('provider_keys').set({ cooldown_until: until, last_error: lastError }).where('id', '=', keyId);
+      if (until !== null) q = q.where((eb) => eb.or([eb('cooldown_until', 'is', null), eb('cooldown_until', '<', until)]));
+      await q.execute();
+    };
+    return this.inOrder(`k${keyId}`, write);
+  }
+
+  /** Runs one member's (or key's) cooldown writes one after another. */
+  private inOrder(subject: number | string, write: () => Promise<void>): Promise<void> {
+    const done = (this.cooling.get(subject) ?? Promise.resolve()).then(write, write);
     const tail = done.catch(() => {});
-    this.cooling.set(memberId, tail);
-    void tail.then(() => { if (this.cooling.get(memberId) === tail) this.cooling.delete(memberId); });
+    this.cooling.set(subject, tail);
+    void tail.then(() => { if (this.cooling.get(subject) === tail) this.cooling.delete(subject); });
     return done;
   }
 

@@ -144,6 +144,54 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('pools').ifExists().execute();
       },
     },
+    '005_provider_keys': {
+      async up(db: Kysely<any>) {
+        // CONTRACT "Provider keys": several keys per provider, each sealed like providers.api_key
+        // (which stays the first key, for older versions) and with its own cooldown.
+        await db.schema
+          .createTable('provider_keys')
+          .addColumn('id', idType, id)
+          .addColumn('provider_id', 'integer', (c) => c.notNull())
+          .addColumn('position', 'integer', (c) => c.notNull())
+          .addColumn('api_key', 'text', (c) => c.notNull())
+          .addColumn('cooldown_until', big)
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('provider_keys_provider').on('provider_keys').columns(['provider_id', 'position']).execute();
+        // The key each provider holds becomes its first key, copied as stored (sealed, or plain text
+        // from an older version: the start-up pass seals it).
+        await db.insertInto('provider_keys')
+          .columns(['provider_id', 'position', 'api_key', 'created_at'])
+          .expression(db.selectFrom('providers').select((eb) => ['id', eb.lit(0).as('position'), 'api_key', 'created_at']).where('api_key', '<>', ''))
+          .execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('provider_keys').ifExists().execute();
+      },
+    },
+    '006_prices': {
+      async up(db: Kysely<any>) {
+        // CONTRACT "Prices and cost": the price table (USD per million tokens, in its order; filled
+        // from the shipped file at start while no admin has set it) and each request's cost (null:
+        // no price matched its model; rows logged before this migration have none).
+        const dbl = dialect === 'postgres' ? 'double precision' : 'real';
+        await db.schema
+          .createTable('prices')
+          .addColumn('position', 'integer', (c) => c.primaryKey())
+          .addColumn('match', 'text', (c) => c.notNull())
+          .addColumn('input', dbl, (c) => c.notNull())
+          .addColumn('output', dbl, (c) => c.notNull())
+          .addColumn('cache_read', dbl, (c) => c.notNull())
+          .addColumn('cache_write', dbl, (c) => c.notNull())
+          .execute();
+        await db.schema.alterTable('request_logs').addColumn('cost_usd', dbl).execute();
+        await db.schema.alterTable('request_logs').addColumn('cache_savings_usd', dbl).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('prices').ifExists().execute();
+      },
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Database, PoolMembersTable, ProvidersTable } from './schema.js';
+import type { Database, PoolMembersTable, ProviderKeysTable, ProvidersTable } from './schema.js';
 import type { Format } from '../protocol/formats.js';
 import type { ProviderOptions } from '../protocol/convert/types.js';
 import type { PoolName } from '../routing/pools.js';
@@ -9,7 +9,13 @@ export interface Provider {
   id: number;
   name: string;
   baseUrl: string;
+  /** The first key ("" when none): what a single-key provider sends, the Test button and model fetches too. */
   apiKey: string;
+  /**
+   * Every key, in order (CONTRACT "Provider keys": requests take them in turn). Always set by the
+   * store; absent (a provider object built elsewhere), `apiKey` is the one key.
+   */
+  keys?: ProviderKey[];
   format: Format;
   enabled: boolean;
   /** Null: DEFAULT_COOLDOWN_SECONDS applies. */
@@ -39,7 +45,25 @@ export interface Member {
   vision?: boolean | null;
 }
 
-export type NewProvider = Omit<Provider, 'id' | 'createdAt' | 'keyUnreadable'>;
+/** One key of a provider, opened; `id` is its provider_keys row (negative: a key only in providers.api_key). */
+export interface ProviderKey {
+  id: number;
+  apiKey: string;
+  cooldownUntil: number | null;
+  lastError: string | null;
+  /** Sealed under another secret (SECRET_KEY changed): `apiKey` is "". */
+  unreadable?: boolean;
+}
+
+/** A provider to store: `apiKeys` (several keys) wins over `apiKey` (one key, "" for none). */
+export type NewProvider = Omit<Provider, 'id' | 'createdAt' | 'keyUnreadable' | 'keys'> & { apiKeys?: string[] };
+
+/** The keys a write sets: `apiKeys` when given, else `apiKey` (one key; "" none); undefined when neither. */
+function keysOf(p: { apiKey?: string; apiKeys?: string[] }): string[] | undefined {
+  if (p.apiKeys !== undefined) return p.apiKeys;
+  if (p.apiKey !== undefined) return p.apiKey === '' ? [] : [p.apiKey];
+  return undefined;
+}
 
 /** What a member's model can hold; null: unknown. */
 export interface ModelCapabilities {
@@ -104,31 +128,56 @@ export class Repo {
     return this.sealer.seal(plain);
   }
 
-  private toProvider(r: Selectable<ProvidersTable>): Provider {
+  /**
+   * A provider with its keys: the provider_keys rows, or (none there: a row written by an older
+   * version) providers.api_key as its one key. A key that does not open is "" and reported once.
+   */
+  private toProvider(r: Selectable<ProvidersTable>, keyRows: Selectable<ProviderKeysTable>[] = []): Provider {
     let options: ProviderOptions = {};
     try { options = JSON.parse(r.options) ?? {}; } catch { /* keep defaults */ }
     const id = Number(r.id);
-    let apiKey = r.api_key;
-    let keyUnreadable = false;
-    if (isSealed(apiKey)) {
-      try {
-        if (!this.sealer) throw new UnsealError('no sealer');
-        apiKey = this.sealer.open(apiKey).value;
-      } catch (err) {
-        const tag = `${id}:${r.api_key}`;
-        if (!this.reported.has(tag)) {
-          this.reported.add(tag);
-          this.keyProblem(id, r.name, (err as Error).message);
+    const stored: { id: number; api_key: string; cooldown_until: number | null; last_error: string | null }[] = keyRows.length > 0
+      ? keyRows
+      : r.api_key !== '' ? [{ id: -id, api_key: r.api_key, cooldown_until: null, last_error: null }] : [];
+    let problem: string | null = null;
+    const keys: ProviderKey[] = stored.map((k) => {
+      const key: ProviderKey = {
+        id: Number(k.id),
+        apiKey: k.api_key,
+        cooldownUntil: k.cooldown_until === null ? null : Number(k.cooldown_until),
+        lastError: k.last_error,
+      };
+      if (isSealed(k.api_key)) {
+        try {
+          if (!this.sealer) throw new UnsealError('no sealer');
+          key.apiKey = this.sealer.open(k.api_key).value;
+        } catch (err) {
+          problem ??= (err as Error).message;
+          key.apiKey = '';
+          key.unreadable = true;
         }
-        apiKey = '';
-        keyUnreadable = true;
+      }
+      return key;
+    });
+    // (two replicas repairing the same row at one start could store a key twice: it is one key)
+    for (let i = keys.length - 1; i > 0; i--) {
+      if (!keys[i]!.unreadable && keys.findIndex((k) => !k.unreadable && k.apiKey === keys[i]!.apiKey) < i) keys.splice(i, 1);
+    }
+    if (problem !== null) {
+      // once per provider and stored value (a reload every few seconds must not repeat it)
+      const tag = `${id}:${stored.map((k) => k.api_key).join(',')}`;
+      if (!this.reported.has(tag)) {
+        this.reported.add(tag);
+        this.keyProblem(id, r.name, problem);
       }
     }
+    const keyUnreadable = problem !== null;
     return {
       id,
       name: r.name,
       baseUrl: r.base_url,
-      apiKey,
+      apiKey: keys[0]?.apiKey ?? '',
+      keys,
       format: r.format as Format,
       enabled: !!r.enabled,
       cooldownSeconds: r.cooldown_seconds === null ? null : Number(r.cooldown_seconds),
@@ -141,74 +190,144 @@ export class Repo {
   /**
    * Start-up pass (idempotent): keys stored in plain text by an older version, or sealed with a
    * secret that only still opens them (the key file, once SECRET_KEY is set), are sealed with
-   * the current secret. A row changed meanwhile (another replica) is left to that change.
+   * the current secret — in providers.api_key and in provider_keys. A row changed meanwhile
+   * (another replica) is left to that change. providers.api_key is the first key: when an older
+   * version changed it after the upgrade (it knows no provider_keys), its key becomes the
+   * provider's only key; a provider without provider_keys rows gets its key copied there.
    */
   async sealStoredKeys(): Promise<{ sealed: number; unreadable: number }> {
-    if (!this.sealer) throw new Error('no sealer set');
+    const sealer = this.sealer;
+    if (!sealer) throw new Error('no sealer set');
     const rows = await this.db.selectFrom('providers').select(['id', 'name', 'api_key']).execute();
-    let sealed = 0;
+    const keyRows = await this.db.selectFrom('provider_keys').select(['id', 'provider_id', 'api_key']).orderBy('provider_id').orderBy('position').execute();
+    /** The plain value, whether it must be sealed again, or null when it does not open. */
+    const open = (stored: string): { plain: string; reseal: boolean } | null => {
+      if (!isSealed(stored)) return { plain: stored, reseal: stored !== '' };
+      try {
+        const o = sealer.open(stored);
+        return { plain: o.value, reseal: o.stale };
+      } catch {
+        return null;
+      }
+    };
+    const touched = new Set<number>();
     let unreadable = 0;
     for (const r of rows) {
-      if (r.api_key === '') continue;
-      let plain: string;
-      if (!isSealed(r.api_key)) {
-        plain = r.api_key;
-      } else {
-        try {
-          const o = this.sealer.open(r.api_key);
-          if (!o.stale) continue;
-          plain = o.value;
-        } catch {
-          unreadable++;
-          continue;
-        }
+      const first = open(r.api_key);
+      if (first === null) unreadable++;
+      else if (first.reseal) {
+        const res = await this.db.updateTable('providers').set({ api_key: sealer.seal(first.plain) })
+          .where('id', '=', r.id).where('api_key', '=', r.api_key).executeTakeFirst();
+        if (Number(res.numUpdatedRows) > 0) touched.add(Number(r.id));
       }
-      const res = await this.db.updateTable('providers').set({ api_key: this.sealer.seal(plain) })
-        .where('id', '=', r.id).where('api_key', '=', r.api_key).executeTakeFirst();
-      sealed += Number(res.numUpdatedRows) > 0 ? 1 : 0;
+      const mine = keyRows.filter((k) => Number(k.provider_id) === Number(r.id));
+      if (first === null) continue;
+      const listed = mine.length > 0 ? open(mine[0]!.api_key) : null;
+      if ((mine.length === 0 && first.plain !== '') || (listed !== null && listed.plain !== first.plain)) {
+        await this.db.transaction().execute(async (tx) => {
+          await tx.deleteFrom('provider_keys').where('provider_id', '=', r.id).execute();
+          if (first.plain !== '') await tx.insertInto('provider_keys').values({ provider_id: Number(r.id), position: 0, api_key: sealer.seal(first.plain), cooldown_until: null, last_error: null, created_at: Date.now() }).execute();
+        });
+        touched.add(Number(r.id));
+        continue;
+      }
+      for (const k of mine) {
+        const o = open(k.api_key);
+        if (o === null || !o.reseal) continue;
+        const res = await this.db.updateTable('provider_keys').set({ api_key: sealer.seal(o.plain) })
+          .where('id', '=', k.id).where('api_key', '=', k.api_key).executeTakeFirst();
+        if (Number(res.numUpdatedRows) > 0) touched.add(Number(r.id));
+      }
     }
-    return { sealed, unreadable };
+    return { sealed: touched.size, unreadable };
+  }
+
+  /** Every provider's keys, in order, by provider id. */
+  private async keyRows(providerId?: number): Promise<Map<number, Selectable<ProviderKeysTable>[]>> {
+    let q = this.db.selectFrom('provider_keys').selectAll();
+    if (providerId !== undefined) q = q.where('provider_id', '=', providerId);
+    const rows = await q.orderBy('provider_id').orderBy('position').orderBy('id').execute();
+    const out = new Map<number, Selectable<ProviderKeysTable>[]>();
+    for (const k of rows) {
+      const list = out.get(Number(k.provider_id));
+      if (list) list.push(k);
+      else out.set(Number(k.provider_id), [k]);
+    }
+    return out;
+  }
+
+  /**
+   * Makes `keys` the provider's key list: rows of keys that stay keep their id (and so their
+   * cooldown), in their new place; rows of keys no longer listed go; new keys get rows.
+   * providers.api_key is set to the first key by the caller.
+   */
+  private async writeKeys(tx: Kysely<Database>, providerId: number, keys: readonly string[]): Promise<void> {
+    const rows = await tx.selectFrom('provider_keys').select(['id', 'api_key']).where('provider_id', '=', providerId).orderBy('position').execute();
+    const kept = new Map<string, number>();
+    const gone: number[] = [];
+    for (const r of rows) {
+      let plain: string | null = null;
+      try { plain = this.sealer!.open(r.api_key).value; } catch { /* unreadable: replaced */ }
+      if (plain !== null && keys.includes(plain) && !kept.has(plain)) kept.set(plain, Number(r.id));
+      else gone.push(Number(r.id));
+    }
+    if (gone.length) await tx.deleteFrom('provider_keys').where('id', 'in', gone).execute();
+    const now = Date.now();
+    for (let i = 0; i < keys.length; i++) {
+      const id = kept.get(keys[i]!);
+      if (id !== undefined) await tx.updateTable('provider_keys').set({ position: i }).where('id', '=', id).execute();
+      else await tx.insertInto('provider_keys').values({ provider_id: providerId, position: i, api_key: this.sealKey(keys[i]!), cooldown_until: null, last_error: null, created_at: now }).execute();
+    }
   }
 
   async listProviders(): Promise<Provider[]> {
-    const rows = await this.db.selectFrom('providers').selectAll().orderBy('id').execute();
-    return rows.map((r) => this.toProvider(r));
+    const [rows, keys] = await Promise.all([this.db.selectFrom('providers').selectAll().orderBy('id').execute(), this.keyRows()]);
+    return rows.map((r) => this.toProvider(r, keys.get(Number(r.id))));
   }
 
   async getProvider(id: number): Promise<Provider | null> {
-    const r = await this.db.selectFrom('providers').selectAll().where('id', '=', id).executeTakeFirst();
-    return r ? this.toProvider(r) : null;
+    const [r, keys] = await Promise.all([this.db.selectFrom('providers').selectAll().where('id', '=', id).executeTakeFirst(), this.keyRows(id)]);
+    return r ? this.toProvider(r, keys.get(id)) : null;
   }
 
   async createProvider(p: NewProvider): Promise<Provider> {
-    const r = await this.db
-      .insertInto('providers')
-      .values({
-        name: p.name,
-        base_url: p.baseUrl,
-        api_key: this.sealKey(p.apiKey),
-        format: p.format,
-        enabled: p.enabled ? 1 : 0,
-        cooldown_seconds: p.cooldownSeconds,
-        options: JSON.stringify(p.options ?? {}),
-        created_at: Date.now(),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return this.toProvider(r);
+    const keys = keysOf(p) ?? [];
+    const id = await this.db.transaction().execute(async (tx) => {
+      const r = await tx
+        .insertInto('providers')
+        .values({
+          name: p.name,
+          base_url: p.baseUrl,
+          api_key: this.sealKey(keys[0] ?? ''),
+          format: p.format,
+          enabled: p.enabled ? 1 : 0,
+          cooldown_seconds: p.cooldownSeconds,
+          options: JSON.stringify(p.options ?? {}),
+          created_at: Date.now(),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await this.writeKeys(tx, Number(r.id), keys);
+      return Number(r.id);
+    });
+    return (await this.getProvider(id))!;
   }
 
   async updateProvider(id: number, patch: Partial<NewProvider>): Promise<Provider | null> {
     const values: Partial<Record<keyof ProvidersTable, unknown>> = {};
     if (patch.name !== undefined) values.name = patch.name;
     if (patch.baseUrl !== undefined) values.base_url = patch.baseUrl;
-    if (patch.apiKey !== undefined) values.api_key = this.sealKey(patch.apiKey);
+    const keys = keysOf(patch);
+    if (keys !== undefined) values.api_key = this.sealKey(keys[0] ?? '');
     if (patch.format !== undefined) values.format = patch.format;
     if (patch.enabled !== undefined) values.enabled = patch.enabled ? 1 : 0;
     if (patch.cooldownSeconds !== undefined) values.cooldown_seconds = patch.cooldownSeconds;
     if (patch.options !== undefined) values.options = JSON.stringify(patch.options);
     if (Object.keys(values).length > 0) {
-      await this.db.updateTable('providers').set(values as never).where('id', '=', id).execute();
+      await this.db.transaction().execute(async (tx) => {
+        await tx.updateTable('providers').set(values as never).where('id', '=', id).execute();
+        if (keys !== undefined) await this.writeKeys(tx, id, keys);
+      });
     }
     return this.getProvider(id);
   }
@@ -218,6 +337,7 @@ export class Repo {
     return this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('pool_members').where('provider_id', '=', id).execute();
       await tx.deleteFrom('provider_models').where('provider_id', '=', id).execute();
+      await tx.deleteFrom('provider_keys').where('provider_id', '=', id).execute();
       const res = await tx.deleteFrom('providers').where('id', '=', id).executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
     });
@@ -334,6 +454,11 @@ export class Repo {
       .set({ cooldown_until: until, last_error: lastError })
       .where('id', '=', id)
       .execute();
+  }
+
+  /** Records a provider key's cooldown (or clears it with nulls). */
+  async setKeyCooldown(keyId: number, until: number | null, lastError: string | null): Promise<void> {
+    await this.db.updateTable('provider_keys').set({ cooldown_until: until, last_error: lastError }).where('id', '=', keyId).execute();
   }
 
   /** Each pool's affinity that is not the default (a pool without a row is "session"). */

@@ -10,6 +10,31 @@ export interface Database {
   settings: SettingsTable;
   access_keys: AccessKeysTable;
   pools: PoolsTable;
+  provider_keys: ProviderKeysTable;
+  prices: PricesTable;
+}
+
+/** The price table (CONTRACT "Prices and cost"), USD per million tokens, in its order. */
+export interface PricesTable {
+  position: number;
+  /** A model id or a glob (`*`, `?`), matched ignoring case. */
+  match: string;
+  input: number;
+  output: number;
+  cache_read: number;
+  cache_write: number;
+}
+
+/** A provider's keys in order (CONTRACT "Provider keys"): sealed like providers.api_key, each with its own cooldown. */
+export interface ProviderKeysTable {
+  id: Generated<number>;
+  provider_id: number;
+  /** 0 for the first key (also kept in providers.api_key). */
+  position: number;
+  api_key: string;
+  cooldown_until: number | null;
+  last_error: string | null;
+  created_at: number;
 }
 
 /** Per-pool settings; a pool without a row has the defaults (affinity "session"). */
@@ -62,6 +87,9 @@ export interface RequestLogsTable {
   /** The conversation the request belonged to (null: none named), and what affinity did (new / kept / moved / none). */
   conversation: string | null;
   affinity: string;
+  /** What the request cost in USD, and what its cache reads saved against the input price (null: no price matched). */
+  cost_usd: number | null;
+  cache_savings_usd: number | null;
 }
 
 export interface SettingsTable {

@@ -83,6 +83,14 @@ export function clearToken(): void {
   }
 }
 
+/** A request body sent as it is, with its own content type (a YAML document), instead of as JSON. */
+export class RawBody {
+  constructor(
+    readonly text: string,
+    readonly type: string,
+  ) {}
+}
+
 export async function api<T>(method: string, path: string, body?: unknown, opts: { auth?: boolean; signal?: AbortSignal } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const auth = opts.auth !== false;
@@ -95,10 +103,10 @@ export async function api<T>(method: string, path: string, body?: unknown, opts:
     }
     headers.authorization = `Bearer ${token}`;
   }
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (body !== undefined) headers['content-type'] = body instanceof RawBody ? body.type : 'application/json';
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: opts.signal });
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body), signal: opts.signal });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'network');

@@ -48,10 +48,13 @@ export function useStatus() {
   return useQuery({ queryKey: keys.status, queryFn: () => api<Status>('GET', '/admin/status'), refetchInterval: 30_000 });
 }
 
-export function useProviders() {
+/** The providers; `intervalMs` refreshes them (their keys' states) while the page is visible. */
+export function useProviders(intervalMs: number | false = false) {
   return useQuery({
     queryKey: keys.providers,
     queryFn: () => api<{ providers: Provider[] }>('GET', '/admin/providers').then((r) => r.providers),
+    refetchInterval: intervalMs,
+    refetchIntervalInBackground: false,
   });
 }
 
@@ -77,7 +80,8 @@ export function useStoredModels(providerId: number | null) {
 export function useStats(window: StatsWindow) {
   return useQuery({
     queryKey: keys.stats(window),
-    queryFn: () => api<Stats>('GET', `/admin/stats${qs({ window })}`),
+    // days=0: the per-day totals (a query of the request log) come once a minute, apart (api/prices.ts).
+    queryFn: () => api<Stats>('GET', `/admin/stats${qs({ window, days: 0 })}`),
     refetchInterval: 5_000,
     placeholderData: keepPreviousData,
   });

@@ -1,18 +1,23 @@
 // Shapes of the admin API (see shared CONTRACT.md and the UI issue). Fields the server may add
 // later are optional here so the UI degrades gracefully against an older gateway.
 
-export type Format = 'openai' | 'anthropic';
-export type PoolName = 'tool' | 'normal' | 'advanced';
+import type { Price } from '../../../src/admin/schema/prices';
+// Request bodies (and the shapes they share with answers) come from the gateway's own schemas, the
+// ones the admin API validates with: type-only imports, erased from the bundle.
+import type { FORMAT_VALUES, ProviderOptionsInput, ProviderOptionsValue, ProviderPatchBody } from '../../../src/admin/schema/provider';
+import type { POOL_VALUES, PoolPatchBody } from '../../../src/admin/schema/pools';
+import type { AccessKeyPatchBody } from '../../../src/admin/schema/access-key';
+import type { SettingsValue } from '../../../src/admin/schema/settings';
+import type { ConfigApplyResult, ConfigChange, ConfigDocument } from '../../../src/admin/schema/config';
+
+export type Format = (typeof FORMAT_VALUES)[number];
+export type PoolName = (typeof POOL_VALUES)[number];
 export const POOLS: PoolName[] = ['tool', 'normal', 'advanced'];
 
-export interface ProviderOptions {
-  maxTokensField?: 'max_tokens' | 'max_completion_tokens';
-  maxTokensCap?: number | null;
-  streamOptions?: boolean;
-  stripUnsupported?: boolean;
-  reasoning?: boolean;
-  [key: string]: unknown;
-}
+/** A provider's options as answered (every one the gateway takes, reasoningContent and thinkingStyle too). */
+export type ProviderOptions = ProviderOptionsValue;
+/** Options as sent: null sets one back to its default. */
+export type { ProviderOptionsInput };
 
 export interface Provider {
   id: number;
@@ -20,6 +25,10 @@ export interface Provider {
   baseUrl: string;
   format: Format;
   apiKeyMasked: string;
+  /** Every key, masked (several keys per provider: requests take them in turn). */
+  apiKeysMasked?: string[];
+  /** Each key's own state: a key refused (401/403) or rate-limited (429) cools alone. */
+  keys?: ProviderKeyState[];
   enabled: boolean;
   cooldownSeconds: number;
   cooldownIsDefault?: boolean;
@@ -28,15 +37,18 @@ export interface Provider {
   createdAt: string;
 }
 
-export interface ProviderInput {
-  name?: string;
-  baseUrl?: string;
-  apiKey?: string;
-  format?: Format;
-  enabled?: boolean;
-  cooldownSeconds?: number | null;
-  options?: ProviderOptions;
+/** One key of a provider as the admin API shows it (never the key itself). */
+export interface ProviderKeyState {
+  masked: string;
+  state: 'ready' | 'cooling';
+  cooldownUntil: string | null;
+  lastError: string | null;
+  failures?: number;
+  cooldownKind?: CooldownKind | null;
 }
+
+/** POST / PATCH /admin/providers: one key as apiKey ("" for none), or several as apiKeys (send one of the two). */
+export type ProviderInput = ProviderPatchBody;
 
 export type MemberState = 'ready' | 'cooling' | 'disabled';
 
@@ -65,7 +77,7 @@ export interface Member {
 }
 
 /** What a pool does with conversations: keep each on its member ("session") or rotate every request ("none"). */
-export type PoolAffinity = 'session' | 'none';
+export type PoolAffinity = NonNullable<PoolPatchBody['affinity']>;
 
 /** What affinity did for one request. */
 export type AffinityResult = 'new' | 'kept' | 'moved' | 'none';
@@ -127,6 +139,12 @@ export interface StatsTotals {
   outputTokens: number | null;
   cacheReadTokens: number | null;
   cacheCreationTokens: number | null;
+  /** USD, by the price table when each request was recorded (absent on an older gateway). */
+  costUsd?: number;
+  /** What the cache reads would have cost at the input price, minus what they cost (USD). */
+  cacheSavingsUsd?: number;
+  /** Requests with tokens whose model has no price (their cost is missing from costUsd). */
+  unpricedRequests?: number;
 }
 
 export interface StatsPoint {
@@ -139,6 +157,48 @@ export interface StatsPoint {
   inputTokens: number | null;
   outputTokens: number | null;
   cacheReadTokens: number | null;
+  costUsd?: number | null;
+}
+
+/** One pool member's totals: its pool, provider and real model (memberId null once removed). */
+export interface MemberStats extends StatsTotals {
+  memberId: number | null;
+  pool: PoolName;
+  providerId: number;
+  provider: string;
+  model: string;
+}
+
+/** One hour of the last 24 (GET /admin/stats → byHour). */
+export interface HourStats {
+  t: string;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
+  costUsd: number;
+  cacheSavingsUsd: number;
+}
+
+/** One day of the request log (GET /admin/stats?days=&tzOffset= → byDay). */
+export interface DayStats extends Omit<HourStats, 't'> {
+  /** YYYY-MM-DD in the time zone asked for. */
+  day: string;
+  errors: number;
+  unpricedRequests: number;
+}
+
+/** One row of the price table: USD per million tokens; `match` a model id or a glob (`*`, `?`). */
+export type { Price };
+
+/** GET /admin/prices. */
+export interface PriceTable {
+  prices: Price[];
+  /** The table in force is the shipped one (never edited, or reset). */
+  shipped: boolean;
+  shippedAsOf: string;
+  shippedSource: string[];
 }
 
 export interface CoolingEntry {
@@ -162,6 +222,10 @@ export interface Stats {
   byProvider: (StatsTotals & { provider: string; providerId: number | null })[];
   /** Per access key (keyId null: requests made without one). Absent on an older gateway. */
   byKey?: KeyStats[];
+  /** Per pool member; the last 24 hours; days from the request log (absent on an older gateway). */
+  byMember?: MemberStats[];
+  byHour?: HourStats[];
+  byDay?: DayStats[];
   inFlight: number;
   cooling: CoolingEntry[];
 }
@@ -199,6 +263,9 @@ export interface LogRow {
   /** The conversation the request belonged to (null: none named), and what affinity did. */
   conversation?: string | null;
   affinity?: AffinityResult;
+  /** USD by the price table when the request was recorded; null: no price for its model. */
+  costUsd?: number | null;
+  cacheSavingsUsd?: number | null;
   requestBody?: string | null;
   responseBody?: string | null;
 }
@@ -224,12 +291,7 @@ export interface LogQuery {
   offset: number;
 }
 
-export interface Settings {
-  logBodies: boolean;
-  logBodyMaxBytes: number;
-  logRetentionCount: number;
-  logRetentionDays: number;
-}
+export type Settings = SettingsValue;
 
 export interface KeyUsage {
   requests: number;
@@ -255,14 +317,7 @@ export interface AccessKey {
   usage?: KeyUsage;
 }
 
-export interface AccessKeyInput {
-  name?: string;
-  pools?: PoolName[];
-  rpm?: number | null;
-  maxConcurrent?: number | null;
-  expiresAt?: string | null;
-  enabled?: boolean;
-}
+export type AccessKeyInput = AccessKeyPatchBody;
 
 /** POST /admin/keys: the key plus its secret, shown once. */
 export interface CreatedAccessKey extends AccessKey {
@@ -274,3 +329,6 @@ export interface LoginResult {
   expiresAt: string;
   mustChangePassword?: boolean;
 }
+
+/** GET /admin/config: the whole setup as data (POST /admin/config applies one). */
+export type { ConfigDocument, ConfigChange, ConfigApplyResult };

@@ -2,7 +2,7 @@ import { useMemo, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { useAccessKeys, useLog, useLogs, useProviders, type LogFilter, type LogRange } from '../api/hooks';
 import { POOLS, type LogRow } from '../api/types';
 import { useI18n } from '../i18n';
-import { DASH, fmtCompact, fmtDateTime, fmtInt, fmtMs, fmtTime, prettyBody, statusClass } from '../lib/format';
+import { DASH, fmtCompact, fmtDateTime, fmtInt, fmtMs, fmtTime, prettyBody, statusClass, fmtUsd } from '../lib/format';
 import { POOL_LABEL } from '../lib/pools';
 import { navigate, useRoute } from '../lib/router';
 import { Badge, Button, CopyButton, Dialog, EmptyState, ErrorState, PageHeader, Skeleton, Switch, type Tone } from '../components/ui';
@@ -240,6 +240,7 @@ export function LogsPage() {
                   <th className="num">{t('logs.col.latency')}</th>
                   <th className="num">{t('logs.col.ttft')}</th>
                   <th className="num">{t('logs.col.tokens')}</th>
+                  <th className="num">{t('logs.col.cost')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -390,6 +391,9 @@ function LogTableRow({ r, onOpen, onConversation }: { r: LogRow; onOpen(): void;
         </span>
         {!!r.cacheReadTokens && <div className="cell-sub muted small">{t('logs.cacheShort', { n: fmtCompact(r.cacheReadTokens, locale) })}</div>}
       </td>
+      <td data-label={t('logs.col.cost')} className="num mono" data-testid="log-cost" title={r.costUsd === null ? t('logs.noPrice') : r.costUsd !== undefined ? `$${r.costUsd}` : undefined}>
+        {r.costUsd === null ? <span className="muted">{DASH}</span> : fmtUsd(r.costUsd, locale)}
+      </td>
     </tr>
   );
 }
@@ -461,6 +465,16 @@ function LogDetail({ id, fallback, onClose }: { id: string; fallback: LogRow | n
             <Kv label={t('logs.d.cacheWrite')} mono>
               {fmtInt(r.cacheCreationTokens, locale)}
             </Kv>
+            {r.costUsd !== undefined && (
+              <Kv label={t('logs.d.cost')} mono>
+                <span data-testid="detail-cost">{r.costUsd === null ? t('logs.noPrice') : `$${r.costUsd}`}</span>
+              </Kv>
+            )}
+            {!!r.cacheSavingsUsd && (
+              <Kv label={t('logs.d.saved')} mono>
+                {`$${r.cacheSavingsUsd}`}
+              </Kv>
+            )}
             <Kv label="ID" mono>
               {String(r.id)}
             </Kv>

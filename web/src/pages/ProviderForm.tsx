@@ -12,6 +12,7 @@ interface FormState {
   name: string;
   format: Format;
   baseUrl: string;
+  /** One key per line (several keys: requests take them in turn). */
   apiKey: string;
   enabled: boolean;
   cooldownSeconds: string;
@@ -20,11 +21,15 @@ interface FormState {
   streamOptions: boolean;
   stripUnsupported: boolean;
   reasoning: boolean;
+  /** OpenAI format: send earlier thinking back as reasoning_content. */
+  reasoningContent: boolean;
+  /** Anthropic format: how reasoning_effort becomes thinking; '' = by model. */
+  thinkingStyle: '' | 'adaptive' | 'budget';
 }
 
 type Errors = Partial<Record<keyof FormState | 'form', string>>;
 
-const ADVANCED: (keyof FormState)[] = ['cooldownSeconds', 'maxTokensField', 'maxTokensCap', 'streamOptions', 'stripUnsupported', 'reasoning'];
+const ADVANCED: (keyof FormState)[] = ['cooldownSeconds', 'maxTokensField', 'maxTokensCap', 'streamOptions', 'stripUnsupported', 'reasoning', 'reasoningContent', 'thinkingStyle'];
 
 function fromProvider(p: Provider | null): FormState {
   const o = p?.options ?? {};
@@ -40,14 +45,30 @@ function fromProvider(p: Provider | null): FormState {
     streamOptions: o.streamOptions ?? true,
     stripUnsupported: o.stripUnsupported ?? false,
     reasoning: o.reasoning ?? true,
+    reasoningContent: o.reasoningContent ?? false,
+    thinkingStyle: o.thinkingStyle ?? '',
   };
 }
 
-/** Maps the API's error field ("options.maxTokensCap") to a form field. */
+/** The keys typed, one per line: trimmed, blank lines and repeats left out. */
+export function keyLines(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const k = line.trim();
+    if (k !== '' && !out.includes(k)) out.push(k);
+  }
+  return out;
+}
+
+/** Keys one provider may hold (the gateway's limit). */
+const MAX_KEYS = 100;
+
+/** Maps the API's error field ("options.maxTokensCap", "apiKeys.1") to a form field. */
 function fieldOf(apiField: string | undefined): keyof FormState | 'form' {
   if (!apiField) return 'form';
+  if (/^apiKeys\b/.test(apiField)) return 'apiKey';
   const f = apiField.replace(/^options\./, '');
-  const known: (keyof FormState)[] = ['name', 'format', 'baseUrl', 'apiKey', 'enabled', 'cooldownSeconds', 'maxTokensField', 'maxTokensCap', 'streamOptions', 'stripUnsupported', 'reasoning'];
+  const known: (keyof FormState)[] = ['name', 'format', 'baseUrl', 'apiKey', 'enabled', 'cooldownSeconds', 'maxTokensField', 'maxTokensCap', 'streamOptions', 'stripUnsupported', 'reasoning', 'reasoningContent', 'thinkingStyle'];
   return (known as string[]).includes(f) ? (f as keyof FormState) : 'form';
 }
 
@@ -91,7 +112,7 @@ export function ProviderFormDialog({
     if (!s.baseUrl.trim()) e.baseUrl = t('provider.err.baseUrlRequired');
     else if (!isHttpUrl(s.baseUrl)) e.baseUrl = t('provider.err.baseUrl');
     if (s.format !== 'openai' && s.format !== 'anthropic') e.format = t('provider.err.format');
-    if (/[\r\n]/.test(s.apiKey)) e.apiKey = t('provider.err.apiKey');
+    if (keyLines(s.apiKey).length > MAX_KEYS) e.apiKey = t('provider.err.apiKeys', { n: MAX_KEYS });
     if (s.cooldownSeconds.trim() !== '') {
       const n = Number(s.cooldownSeconds);
       if (!Number.isInteger(n) || n < 0 || n > 604800) e.cooldownSeconds = t('provider.err.cooldown');
@@ -130,10 +151,15 @@ export function ProviderFormDialog({
         streamOptions: s.streamOptions,
         stripUnsupported: s.stripUnsupported,
         reasoning: s.reasoning,
+        reasoningContent: s.reasoningContent,
+        // null: back to the default (by model)
+        thinkingStyle: s.thinkingStyle === '' ? null : s.thinkingStyle,
       },
     };
-    // Editing: an empty key field keeps the stored key.
-    if (!editing || s.apiKey.trim() !== '') input.apiKey = s.apiKey.trim();
+    // One key per line: several go as apiKeys, one as apiKey. Editing: an empty field keeps the stored keys.
+    const keys = keyLines(s.apiKey);
+    if (keys.length > 1) input.apiKeys = keys;
+    else if (!editing || keys.length === 1) input.apiKey = keys[0] ?? '';
     try {
       const p = await save.mutateAsync({ id: provider?.id ?? null, input });
       onSaved(p, !editing);
@@ -216,18 +242,25 @@ export function ProviderFormDialog({
           htmlFor="pf-apiKey"
           error={err('apiKey')}
           testId="pf-apiKey-field"
-          hint={editing ? t('provider.apiKeyKeep', { masked: provider!.apiKeyMasked || t('provider.noKey') }) : t('provider.apiKeyHint')}
+          hint={
+            editing
+              ? t('provider.apiKeyKeep', { masked: (provider!.apiKeysMasked ?? [provider!.apiKeyMasked]).filter(Boolean).join(', ') || t('provider.noKey') })
+              : t('provider.apiKeyHint')
+          }
         >
-          <div className="input-group">
-            <input
+          <div className="input-group keys-group">
+            {/* one key per line; hidden like a password field until shown */}
+            <textarea
               id="pf-apiKey"
-              type={showKey ? 'text' : 'password'}
               value={s.apiKey}
               onChange={(e) => set('apiKey', e.target.value)}
               placeholder={editing ? t('provider.apiKeyKeepPlaceholder') : 'sk-…'}
+              rows={Math.min(6, Math.max(1, s.apiKey.split('\n').length))}
               autoComplete="off"
+              autoCorrect="off"
+              autoCapitalize="off"
               spellCheck={false}
-              className="mono"
+              className={`mono keys-input${showKey ? '' : ' concealed'}`}
               data-testid="pf-apiKey"
               aria-invalid={!!err('apiKey')}
             />
@@ -236,6 +269,11 @@ export function ProviderFormDialog({
             </button>
           </div>
         </Field>
+        {keyLines(s.apiKey).length > 1 && (
+          <p className="field-hint keys-count" data-testid="pf-apiKey-count">
+            {t('provider.keysCount', { n: keyLines(s.apiKey).length })}
+          </p>
+        )}
         <div className="switch-row">
           <div>
             <div className="switch-label">{t('provider.enabled')}</div>
@@ -288,7 +326,19 @@ export function ProviderFormDialog({
               <SwitchRow label={t('provider.streamOptions')} hint={t('provider.streamOptionsHint')} checked={s.streamOptions} onChange={(v) => set('streamOptions', v)} testId="pf-streamOptions" error={err('streamOptions')} />
               <SwitchRow label={t('provider.stripUnsupported')} hint={t('provider.stripUnsupportedHint')} checked={s.stripUnsupported} onChange={(v) => set('stripUnsupported', v)} testId="pf-stripUnsupported" error={err('stripUnsupported')} />
               <SwitchRow label={t('provider.reasoning')} hint={t('provider.reasoningHint')} checked={s.reasoning} onChange={(v) => set('reasoning', v)} testId="pf-reasoning" error={err('reasoning')} />
+              {s.format === 'openai' && (
+                <SwitchRow label={t('provider.reasoningContent')} hint={t('provider.reasoningContentHint')} checked={s.reasoningContent} onChange={(v) => set('reasoningContent', v)} testId="pf-reasoningContent" error={err('reasoningContent')} />
+              )}
             </div>
+            {s.format === 'anthropic' && (
+              <Field label={t('provider.thinkingStyle')} htmlFor="pf-thinkingStyle" error={err('thinkingStyle')} hint={t('provider.thinkingStyleHint')}>
+                <select id="pf-thinkingStyle" value={s.thinkingStyle} onChange={(e) => set('thinkingStyle', e.target.value as FormState['thinkingStyle'])} data-testid="pf-thinkingStyle">
+                  <option value="">{t('provider.thinkingStyleAuto')}</option>
+                  <option value="adaptive">{t('provider.thinkingStyleAdaptive')}</option>
+                  <option value="budget">{t('provider.thinkingStyleBudget')}</option>
+                </select>
+              </Field>
+            )}
           </div>
         </details>
       </form>

@@ -1,8 +1,10 @@
 import { useState } from 'react';
 import { useDeleteProvider, usePools, useProviders, useSaveProvider } from '../api/hooks';
-import type { Provider } from '../api/types';
+import type { Provider, ProviderKeyState } from '../api/types';
 import { useI18n, type MessageKey } from '../i18n';
 import { providerHealth, type Health } from '../lib/pools';
+import { fmtCountdown } from '../lib/format';
+import { useNow } from '../lib/hooks';
 import { Badge, Button, ConfirmDialog, EmptyState, ErrorState, PageHeader, Skeleton, Switch, type Tone } from '../components/ui';
 import { ExplainedError } from '../errors/ExplainedError';
 import { useToast } from '../components/Toast';
@@ -28,10 +30,62 @@ export function FormatBadge({ format }: { format: string | undefined }) {
   );
 }
 
+/** A key's state: ready, or cooling with the time left (its reason in the title). */
+function KeyState({ k }: { k: ProviderKeyState }) {
+  const { t } = useI18n();
+  const now = useNow(1000, k.state === 'cooling');
+  if (k.state !== 'cooling') {
+    return (
+      <Badge tone="green" dot testId="provider-key-state">
+        <span data-state="ready">{t('state.ready')}</span>
+      </Badge>
+    );
+  }
+  const title = [
+    k.cooldownUntil ? t('pools.coolingUntil', { time: new Date(k.cooldownUntil).toLocaleTimeString() }) : '',
+    k.cooldownKind === 'auth' || k.cooldownKind === 'rate-limit' ? t(`providers.keyKind.${k.cooldownKind}`) : '',
+  ].filter(Boolean).join(' — ');
+  const left = fmtCountdown(k.cooldownUntil, now);
+  return (
+    <Badge tone="amber" dot testId="provider-key-state" title={title || undefined}>
+      <span data-state="cooling">{t('state.cooling')}</span>
+      {left && <span className="mono countdown">{left}</span>}
+    </Badge>
+  );
+}
+
+/** Several keys: each masked, with its state, cooldown and last error (a key cools alone). */
+function KeyList({ keys }: { keys: ProviderKeyState[] }) {
+  const { t } = useI18n();
+  const cooling = keys.filter((k) => k.state === 'cooling').length;
+  return (
+    <div className="key-list" data-testid="provider-keys">
+      <span className="cell-sub muted small key" title={t('providers.keysHint')}>
+        <Icon name="key" size={12} />
+        {t('providers.keys', { n: keys.length })}
+        {cooling > 0 && <span data-testid="provider-keys-cooling">· {t('providers.keysCooling', { n: cooling })}</span>}
+      </span>
+      <ul>
+        {keys.map((k, i) => (
+          <li key={i} className="key-item" data-testid="provider-key-item" data-state={k.state}>
+            <span className="mono small">{k.masked}</span>
+            <KeyState k={k} />
+            {k.lastError && (
+              <span className={`key-error small${k.state === 'cooling' ? '' : ' muted'}`} data-testid="provider-key-error">
+                <ExplainedError raw={k.lastError} testId="provider-key-error-explained" />
+              </span>
+            )}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 export function ProvidersPage() {
   const { t } = useI18n();
   const toast = useToast();
-  const providers = useProviders();
+  const providers = useProviders(5000);
   const pools = usePools(5000);
   const del = useDeleteProvider();
   const save = useSaveProvider();
@@ -106,10 +160,15 @@ export function ProvidersPage() {
                         <span className="mono url" title={p.baseUrl}>
                           {p.baseUrl}
                         </span>
-                        <span className="cell-sub mono muted small key" title={t('providers.col.key')} data-testid="provider-key">
-                          <Icon name="key" size={12} />
-                          {p.apiKeyMasked || t('provider.noKey')}
-                        </span>
+                        {p.keys && p.keys.length > 1 ? (
+                          <KeyList keys={p.keys} />
+                        ) : (
+                          <span className="cell-sub mono muted small key" title={t('providers.col.key')} data-testid="provider-key">
+                            <Icon name="key" size={12} />
+                            {p.apiKeyMasked || t('provider.noKey')}
+                            {p.keys?.[0]?.state === 'cooling' && <KeyState k={p.keys[0]} />}
+                          </span>
+                        )}
                         {p.enabled && h.lastError && (
                           <div className="provider-error small" data-testid="provider-error">
                             <span className="muted">{t('pools.lastError')}</span> <ExplainedError raw={h.lastError} testId="provider-error-explained" />

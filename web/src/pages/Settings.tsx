@@ -11,6 +11,8 @@ import { PasswordForm } from '../components/PasswordForm';
 import { Icon } from '../components/Icon';
 import { useQueryClient } from '@tanstack/react-query';
 import { useToast } from '../components/Toast';
+import { ConfigTransfer } from '../components/ConfigTransfer';
+import { PriceTableCard } from './PriceTable';
 
 type Draft = { logBodies: boolean; logBodyMaxBytes: string; logRetentionCount: string; logRetentionDays: string };
 type NumKey = 'logBodyMaxBytes' | 'logRetentionCount' | 'logRetentionDays';
@@ -36,8 +38,12 @@ export function SettingsPage() {
           <Card title={t('settings.appearance')} testId="settings-appearance">
             <Preferences />
           </Card>
+          <ConfigTransfer />
           <About />
         </div>
+      </div>
+      <div className="settings-wide">
+        <PriceTableCard />
       </div>
     </div>
   );
