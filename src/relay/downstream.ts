@@ -29,7 +29,8 @@ export class Downstream {
   /** Everything written, for the request log (when bodies are logged). */
   readonly capture: { text: string; max: number } | null;
   private lastWriteAt = performance.now();
-  private readonly timer: NodeJS.Timeout;
+  private readonly ticker: Ticker;
+  private closed = false;
   private readonly out;
 
   constructor(
@@ -39,8 +40,8 @@ export class Downstream {
   ) {
     this.out = reply.raw;
     this.capture = opts.captureMax !== null ? { text: '', max: opts.captureMax } : null;
-    this.timer = setInterval(() => this.tick(), opts.keepAliveMs / 3);
-    this.timer.unref();
+    this.ticker = tickerFor(opts.keepAliveMs / 3);
+    this.ticker.streams.add(this);
   }
 
   /** Writes the response head (200, SSE, the route named by `member`); once. */
@@ -95,10 +96,14 @@ export class Downstream {
 
   /** Stops the keep-alives (the request is over). */
   close(): void {
-    clearInterval(this.timer);
+    if (this.closed) return;
+    this.closed = true;
+    this.ticker.streams.delete(this);
+    if (this.ticker.streams.size === 0) this.ticker.stop();
   }
 
-  private tick(): void {
+  /** Called by its ticker every third of KEEPALIVE_SECONDS. */
+  tick(): void {
     try {
       this.keepAlive();
     } catch {
@@ -115,4 +120,35 @@ export class Downstream {
     }
     if (this.out.writableLength === 0) void this.write(this.dialect.keepAlive); // one per KEEPALIVE_SECONDS of silence
   }
+}
+
+/**
+ * One interval per period for all open streams, not one per stream: a busy gateway would otherwise
+ * create and clear a timer for every streamed request. Started with the first stream, stopped when
+ * the last one closes.
+ */
+interface Ticker {
+  streams: Set<Downstream>;
+  stop(): void;
+}
+
+const tickers = new Map<number, Ticker>();
+
+function tickerFor(periodMs: number): Ticker {
+  let t = tickers.get(periodMs);
+  if (t) return t;
+  const streams = new Set<Downstream>();
+  const timer = setInterval(() => {
+    for (const d of streams) d.tick();
+  }, periodMs);
+  timer.unref();
+  t = {
+    streams,
+    stop: () => {
+      clearInterval(timer);
+      tickers.delete(periodMs);
+    },
+  };
+  tickers.set(periodMs, t);
+  return t;
 }

@@ -125,8 +125,18 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
 
   // A pool without a member that could serve this client: no wait helps, an admin must add one.
   // Not typed as an overload (clients retry those): the server-error type, `x-should-retry: false`.
-  const usable = gw.registry.members(pool).filter((m) => gw.registry.state(m, Date.now()) !== 'disabled' && speaks(m));
-  if (usable.length === 0) {
+  // (one pass, nothing allocated: the common answer is "yes, and the first one holds it")
+  let usableCount = 0;
+  let anyHolds = false;
+  for (const m of gw.registry.members(pool)) {
+    if (!m.enabled || !m.provider.enabled || !speaks(m)) continue;
+    usableCount++;
+    if (holds(m)) {
+      anyHolds = true;
+      break;
+    }
+  }
+  if (usableCount === 0) {
     const message = `the ${pool} pool has no member that can serve this request (none, or all disabled): add a provider's model to the ${pool} pool in the admin UI (Pools page)`;
     rec.error = message;
     routeHeaders(reply, null);
@@ -139,7 +149,8 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   }
 
   // Members there are, but none can hold this request: say why, in the words clients act on.
-  if (!usable.some(holds)) {
+  if (!anyHolds) {
+    const usable = gw.registry.members(pool).filter((m) => m.enabled && m.provider.enabled && speaks(m));
     const fit = imageFacts().images === 0 ? usable : usable.filter((m) => m.vision !== false);
     if (fit.length === 0) return refuse(400, `no member of the ${pool} pool accepts images: mark a vision-capable member in the admin UI (Pools page), or send the request without images`);
     const largest = Math.max(...fit.map((m) => m.contextWindow ?? 0));
