@@ -118,6 +118,16 @@ describe('a data folder the gateway cannot write', () => {
   // our own with its write bit off.
   const NOBODY = 65534;
   const runAs: SpawnOptions = asRoot ? { uid: NOBODY, gid: NOBODY } : {};
+  if (asRoot) {
+    // nobody must be able to reach the code it runs: a checkout under a private folder (mktemp -d
+    // makes 0700 folders, as CI's clean clone may sit in one) gets the traverse bit for others on
+    // the checkout's folder and its parents — nothing is made readable that was not already.
+    for (let d = ROOT; ; d = path.dirname(d)) {
+      const mode = fs.statSync(d).mode;
+      if ((mode & 0o001) === 0) fs.chmodSync(d, (mode & 0o7777) | 0o001);
+      if (path.dirname(d) === d) break;
+    }
+  }
 
   it('one line naming the folder, its owner, the uid the gateway runs as and the command to run; exit code 2', async () => {
     const parent = tempDir();
