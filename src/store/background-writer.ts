@@ -42,7 +42,15 @@ db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 const cols = workerData.columns;
 const insert = db.prepare('INSERT INTO request_logs (' + cols.join(', ') + ') VALUES (' + cols.map((c) => '@' + c).join(', ') + ')');
-const writeLogs = db.transaction((rows) => { for (const r of rows) insert.run({ ...workerData.defaults, ...r }); });
+const defaults = Object.entries(workerData.defaults);
+// (rows arrive as this thread's own copies: filled in place; a spread into a new object per row
+// made each insert several times slower)
+const writeLogs = db.transaction((rows) => {
+  for (const r of rows) {
+    for (const [k, v] of defaults) if (r[k] === undefined) r[k] = v;
+    insert.run(r);
+  }
+});
 const cool = db.prepare('UPDATE pool_members SET cooldown_until = ?, last_error = ? WHERE id = ?');
 const coolLater = db.prepare('UPDATE pool_members SET cooldown_until = ?, last_error = ? WHERE id = ? AND (cooldown_until IS NULL OR cooldown_until < ?)');
 const keyCool = db.prepare('UPDATE provider_keys SET cooldown_until = ?, last_error = ? WHERE id = ?');
