@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { addProvider, anthropicBody, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { missing } from '../helpers/needs.js';
-import { launchBrowser, screenshot, tid, until, watchProblems } from './browser.js';
+import { desktopPage, launchBrowser, screenshot, signIn, tid, until, watchProblems } from './browser.js';
 
 const T = 30_000;
 
@@ -47,15 +47,8 @@ describe.skipIf(missing('chromium'))('access keys (Chromium)', () => {
     up = await startUpstream({ format: 'anthropic', name: 'stand-in', models: ['model-a'] });
     gw = await startTestGateway();
     await addProvider(gw, { name: 'Stand-in', baseUrl: up.url, format: 'anthropic' }, 'normal', ['model-a']);
-    ctx = await browser.newContext({ viewport: { width: 1280, height: 820 }, locale: 'zh-CN', colorScheme: 'light' });
-    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gw.url });
-    page = await ctx.newPage();
-    page.setDefaultTimeout(10_000);
-    watchProblems(page, problems);
-    await page.goto(gw.url + '/');
-    await page.fill(tid('login-password'), 'test-admin-password');
-    await page.press(tid('login-password'), 'Enter');
-    await page.locator(tid('dashboard-page')).waitFor();
+    ({ ctx, page } = await desktopPage(browser, problems, { locale: 'zh-CN', clipboardOrigin: gw.url }));
+    await signIn(page, gw.url);
   }, T);
 
   afterAll(async () => {

@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ADMIN } from '../helpers/gateway.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SHOTS = path.join(ROOT, 'test-results');
@@ -30,6 +31,27 @@ export function watchProblems(page: Page, problems: string[]): void {
     // handles those. Anything else logged as an error is a bug.
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console.error: ${m.text()}`);
   });
+}
+
+/**
+ * A desktop page (1280 wide) in a fresh context, light scheme, 10 s default timeout, its errors
+ * collected into `problems`; `clipboardOrigin` grants clipboard access there.
+ */
+export async function desktopPage(browser: Browser, problems: string[], opts: { locale: string; height?: number; clipboardOrigin?: string }): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: opts.height ?? 820 }, locale: opts.locale, colorScheme: 'light' });
+  if (opts.clipboardOrigin) await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: opts.clipboardOrigin });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(10_000);
+  watchProblems(page, problems);
+  return { ctx, page };
+}
+
+/** Opens the UI at `url`, signs in with the admin password and waits for the dashboard. */
+export async function signIn(page: Page, url: string, password = ADMIN): Promise<void> {
+  await page.goto(url + '/');
+  await page.fill(tid('login-password'), password);
+  await page.press(tid('login-password'), 'Enter');
+  await page.locator(tid('dashboard-page')).waitFor();
 }
 
 /** A screenshot into test-results/<name>.png, from the top of the page. */

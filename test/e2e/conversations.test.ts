@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { addProvider, anthropicBody, getPools, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { missing } from '../helpers/needs.js';
-import { launchBrowser, screenshot, tid, until, watchProblems } from './browser.js';
+import { desktopPage, launchBrowser, screenshot, signIn, tid, until, watchProblems } from './browser.js';
 
 const T = 30_000;
 
@@ -30,14 +30,8 @@ describe.skipIf(missing('chromium'))('conversations and member capabilities (Chr
     up = await startUpstream({ format: 'anthropic', name: 'stand-in', models: ['model-a'] });
     gw = await startTestGateway();
     await addProvider(gw, { name: 'Stand-in', baseUrl: up.url, format: 'anthropic' }, 'normal', ['model-a']);
-    ctx = await browser.newContext({ viewport: { width: 1280, height: 820 }, locale: 'en-US', colorScheme: 'light' });
-    page = await ctx.newPage();
-    page.setDefaultTimeout(10_000);
-    watchProblems(page, problems);
-    await page.goto(gw.url + '/');
-    await page.fill(tid('login-password'), 'test-admin-password');
-    await page.press(tid('login-password'), 'Enter');
-    await page.locator(tid('dashboard-page')).waitFor();
+    ({ ctx, page } = await desktopPage(browser, problems, { locale: 'en-US' }));
+    await signIn(page, gw.url);
   }, T);
 
   afterAll(async () => {

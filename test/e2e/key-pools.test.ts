@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { anthropicBody, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { missing } from '../helpers/needs.js';
-import { launchBrowser, screenshot, tid, until, watchProblems } from './browser.js';
+import { desktopPage, launchBrowser, screenshot, signIn, tid, until } from './browser.js';
 
 const T = 30_000;
 const K1 = 'sk-e2e-FIRSTKEY-00000000000000a1';
@@ -31,14 +31,8 @@ describe.skipIf(missing('chromium'))('provider key pools in the admin UI (Chromi
     browser = await launchBrowser();
     up = await startUpstream({ format: 'anthropic', name: 'stand-in', models: ['model-a'], key: [K1, K2, K3] });
     gw = await startTestGateway();
-    ctx = await browser.newContext({ viewport: { width: 1280, height: 820 }, locale: 'zh-CN', colorScheme: 'light' });
-    page = await ctx.newPage();
-    page.setDefaultTimeout(10_000);
-    watchProblems(page, problems);
-    await page.goto(gw.url + '/');
-    await page.fill(tid('login-password'), 'test-admin-password');
-    await page.press(tid('login-password'), 'Enter');
-    await page.locator(tid('dashboard-page')).waitFor();
+    ({ ctx, page } = await desktopPage(browser, problems, { locale: 'zh-CN' }));
+    await signIn(page, gw.url);
   }, T);
 
   afterAll(async () => {

@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { addProvider, anthropicBody, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { missing } from '../helpers/needs.js';
-import { launchBrowser, screenshot, tid, until, watchProblems } from './browser.js';
+import { desktopPage, launchBrowser, screenshot, signIn, tid, until } from './browser.js';
 
 const T = 30_000;
 const SHIPPED = JSON.parse(fs.readFileSync(new URL('../../src/telemetry/prices.json', import.meta.url), 'utf8'));
@@ -42,14 +42,8 @@ describe.skipIf(missing('chromium'))('prices and cost (Chromium)', () => {
     // Priced by the shipped row claude-sonnet-4* (3 / 15 / 0.3 / 3.75): 0.022107 USD.
     expect((await post(`${gw.url}/v1/messages`, anthropicBody('sonnet'))).status).toBe(200);
     await gw.gateway.telemetry.flush();
-    ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', colorScheme: 'light' });
-    page = await ctx.newPage();
-    page.setDefaultTimeout(10_000);
-    watchProblems(page, problems);
-    await page.goto(gw.url + '/');
-    await page.fill(tid('login-password'), 'test-admin-password');
-    await page.press(tid('login-password'), 'Enter');
-    await page.locator(tid('dashboard-page')).waitFor();
+    ({ ctx, page } = await desktopPage(browser, problems, { locale: 'en-US', height: 900 }));
+    await signIn(page, gw.url);
   }, T);
 
   afterAll(async () => {
