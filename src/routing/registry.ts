@@ -287,17 +287,7 @@ export class Registry {
   /** Marks a key as cooling, exactly as `cool` does a member (never shortens; count only up; `cooledAt` only later). */
   coolKey(keyId: number, c: CooldownUpdate): LiveKey | undefined {
     const k = this.keysById.get(keyId);
-    if (k) {
-      if (k.cooldownUntil === null || c.until > k.cooldownUntil) {
-        k.cooldownUntil = c.until;
-        k.cooldownKind = c.kind ?? null;
-      } else if (c.until === k.cooldownUntil && k.cooldownKind === null) {
-        k.cooldownKind = c.kind ?? null;
-      }
-      k.lastError = c.lastError;
-      if (c.failures !== undefined && c.failures > k.failures) k.failures = c.failures;
-      if (c.at !== undefined && (k.cooledAt === null || c.at > k.cooledAt)) k.cooledAt = c.at;
-    }
+    if (k) mergeCooldown(k, c);
     return k;
   }
 
@@ -308,19 +298,16 @@ export class Registry {
   resetKey(keyId: number, opts: ResetOptions = {}): LiveKey | undefined {
     const k = this.keysById.get(keyId);
     if (!k) return undefined;
-    if (opts.at !== undefined && k.cooledAt !== null && k.cooledAt > opts.at) return undefined;
+    if (failedSince(k, opts.at)) return undefined;
     if (k.cooldownUntil !== null && k.cooldownUntil > (this.keyResets.get(keyId) ?? 0)) this.keyResets.set(keyId, k.cooldownUntil);
-    k.cooldownUntil = null;
-    k.cooldownKind = null;
-    k.cooledAt = null;
-    k.failures = 0;
+    clearCooldown(k);
     return k;
   }
 
   /** A success with this key: its failures in a row start again from 0 (with `at`, a failure seen after it keeps its count). */
   clearKeyFailures(keyId: number, at?: number): void {
     const k = this.keysById.get(keyId);
-    if (k && !(at !== undefined && k.cooledAt !== null && k.cooledAt > at)) k.failures = 0;
+    if (k && !failedSince(k, at)) k.failures = 0;
   }
 
   /** Is this key cooling now? */
@@ -467,17 +454,7 @@ export class Registry {
    */
   cool(memberId: number, c: CooldownUpdate): LiveMember | undefined {
     const m = this.membersById.get(memberId);
-    if (m) {
-      if (m.cooldownUntil === null || c.until > m.cooldownUntil) {
-        m.cooldownUntil = c.until;
-        m.cooldownKind = c.kind ?? null;
-      } else if (c.until === m.cooldownUntil && m.cooldownKind === null) {
-        m.cooldownKind = c.kind ?? null; // the same cooldown read back from the database, its kind from Redis
-      }
-      m.lastError = c.lastError;
-      if (c.failures !== undefined && c.failures > m.failures) m.failures = c.failures;
-      if (c.at !== undefined && (m.cooledAt === null || c.at > m.cooledAt)) m.cooledAt = c.at;
-    }
+    if (m) mergeCooldown(m, c);
     return m;
   }
 
@@ -490,14 +467,11 @@ export class Registry {
   reset(memberId: number, opts: ResetOptions = {}): LiveMember | undefined {
     const m = this.membersById.get(memberId);
     if (!m) return undefined;
-    if (opts.at !== undefined && m.cooledAt !== null && m.cooledAt > opts.at) return undefined;
+    if (failedSince(m, opts.at)) return undefined;
     const r = this.resetState(memberId);
     r.cleared = m.cooldownUntil;
     if (opts.remote) this.ignoreStoredUpTo(r, m.cooldownUntil);
-    m.cooldownUntil = null;
-    m.cooldownKind = null;
-    m.cooledAt = null;
-    m.failures = 0;
+    clearCooldown(m);
     return m;
   }
 
@@ -507,8 +481,40 @@ export class Registry {
    */
   clearFailures(memberId: number, at?: number): void {
     const m = this.membersById.get(memberId);
-    if (m && !(at !== undefined && m.cooledAt !== null && m.cooledAt > at)) m.failures = 0;
+    if (m && !failedSince(m, at)) m.failures = 0;
   }
+}
+
+/** What a member and a provider key both carry: a cooldown, its kind, the failures in a row and when the latest came. */
+type Cooling = Pick<LiveKey, 'cooldownUntil' | 'cooldownKind' | 'lastError' | 'failures' | 'cooledAt'>;
+
+/**
+ * Merges a cooldown in: its end never moves earlier (the kind goes with the end; the same end read
+ * back from the database without a kind takes the known one), the count only up, `cooledAt` only later.
+ */
+function mergeCooldown(s: Cooling, c: CooldownUpdate): void {
+  if (s.cooldownUntil === null || c.until > s.cooldownUntil) {
+    s.cooldownUntil = c.until;
+    s.cooldownKind = c.kind ?? null;
+  } else if (c.until === s.cooldownUntil && s.cooldownKind === null) {
+    s.cooldownKind = c.kind ?? null; // the same cooldown read back from the database, its kind from Redis
+  }
+  s.lastError = c.lastError;
+  if (c.failures !== undefined && c.failures > s.failures) s.failures = c.failures;
+  if (c.at !== undefined && (s.cooledAt === null || c.at > s.cooledAt)) s.cooledAt = c.at;
+}
+
+/** A failure came after `at`: a reset or success stamped `at` (late, or racing it) must not undo it. */
+function failedSince(s: Cooling, at: number | undefined): boolean {
+  return at !== undefined && s.cooledAt !== null && s.cooledAt > at;
+}
+
+/** No cooldown, no failures in a row (the last error stays as history). */
+function clearCooldown(s: Cooling): void {
+  s.cooldownUntil = null;
+  s.cooldownKind = null;
+  s.cooledAt = null;
+  s.failures = 0;
 }
 
 /** A member's probe slots: always its own, and its provider's while the provider's host is
