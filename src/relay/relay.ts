@@ -216,7 +216,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
         // The member refused a thinking signature in the history: once more, without the history's
         // thinking blocks it did not sign — and those are foreign to it from now on.
         gw.signatures.refused(historySignatures(body), member.providerId);
-        rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status: 400, reason: `${outcome.reason}: retried without the history's thinking blocks it did not sign`, ms: Math.round(performance.now() - attemptStarted) });
+        noteAttempt(rec, member, 400, `${outcome.reason}: retried without the history's thinking blocks it did not sign`, attemptStarted);
         req.log.info({ pool, provider: member.provider.name, model: member.model }, 'invalid thinking signature: retrying the same member without thinking history');
         att = new Attempt(gw, req, reply, { ...input, dropAllThinking: true });
         outcome = await att.run();
@@ -230,7 +230,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
       // Too big for this member: a larger one may hold it. Nothing is cooled.
       overflowedAt = Math.max(overflowedAt, member.contextWindow ?? size());
       overflowed.add(member.id);
-      rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status: outcome.failure.status, reason: outcome.failure.message, ms: Math.round(performance.now() - attemptStarted) });
+      noteAttempt(rec, member, outcome.failure.status, outcome.failure.message, attemptStarted);
       overflow = { member, failure: maskFailure(outcome.failure, att.mask) };
       req.log.info({ pool, provider: member.provider.name, model: member.model }, 'context overflow: trying a member with a larger window');
       continue;
@@ -264,7 +264,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     // Only its key failed (one of several): the member may be tried again, with its next key.
     if (cooled === null) tried.delete(member.id);
     else for (const id of cooled) tried.add(id);
-    rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status: failure.status, reason: failure.message, ms: Math.round(performance.now() - attemptStarted) });
+    noteAttempt(rec, member, failure.status, failure.message, attemptStarted);
     last = { member, failure };
     req.log.warn({ pool, provider: member.provider.name, model: member.model, status: failure.status, reason: failure.message }, 'upstream attempt failed; moving on');
   }
@@ -309,6 +309,11 @@ function bodyBytes(req: FastifyRequest, body: Record<string, unknown>): number {
   if (Buffer.isBuffer(req.body)) return req.body.length;
   const declared = Number(req.headers['content-length']);
   return Number.isFinite(declared) && declared > 0 ? declared : Buffer.byteLength(JSON.stringify(body));
+}
+
+/** An attempt that did not answer, in the request's log row. */
+function noteAttempt(rec: RequestRecord, member: LiveMember, status: number, reason: string, started: number): void {
+  rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status, reason, ms: Math.round(performance.now() - started) });
 }
 
 /** The member that answered, in the request's log row. */
