@@ -1,5 +1,5 @@
 import type { Behaviour, Upstream } from './upstream.js';
-import { startUpstream } from './upstream.js';
+import { anthropicFrame, startUpstream } from './upstream.js';
 
 /**
  * A stand-in provider that behaves as real backends do where conversations are concerned:
@@ -94,7 +94,7 @@ export async function startCachingUpstream(opts: { name: string; format: 'anthro
           res.end(JSON.stringify({ id: `msg_${n}`, type: 'message', role: 'assistant', model: body?.model, content, stop_reason: 'end_turn', stop_sequence: null, usage }));
           return;
         }
-        const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+        const ev = anthropicFrame;
         let s = ev('message_start', { message: { id: `msg_${n}`, type: 'message', role: 'assistant', model: body?.model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } });
         content.forEach((b, index) => {
           if (b.type === 'thinking') {

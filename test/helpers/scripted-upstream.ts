@@ -9,7 +9,7 @@
  */
 import type http from 'node:http';
 import { expect } from 'vitest';
-import type { Behaviour } from './upstream.js';
+import { anthropicFrame, type Behaviour } from './upstream.js';
 
 export type Fmt = 'openai' | 'anthropic';
 
@@ -191,7 +191,7 @@ export function anthropicMessage(model: string, a: Answer): Record<string, unkno
 /** `event: …` frames of an Anthropic stream, as the API sends them (ping after message_start). */
 export function anthropicEvents(model: string, a: Answer): string[] {
   const n = a.pieces ?? 3;
-  const ev = (type: string, data: object = {}) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  const ev = anthropicFrame;
   const usage = anthropicUsage(a);
   const out = [
     ev('message_start', {

@@ -110,10 +110,13 @@ export function errorJson(format: 'openai' | 'anthropic', type: string, message:
   return format === 'anthropic' ? { type: 'error', error: { type, message } } : { error: { message, type, code: null } };
 }
 
+/** One Anthropic SSE frame: `event: <type>` and its data, `type` included. */
+export const anthropicFrame = (type: string, data: object = {}): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+
 /** The upstream's SSE events for a text answer made of `n` pieces. */
 export function streamEvents(format: 'openai' | 'anthropic', model: string, n: number, text = 'piece'): string[] {
   if (format === 'anthropic') {
-    const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    const ev = anthropicFrame;
     const out = [
       ev('message_start', { message: { id: 'msg_standin', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 10, output_tokens: 1 } } }),
       ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),

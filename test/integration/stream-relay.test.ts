@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startUpstream, type Behaviour, type Upstream } from '../helpers/upstream.js';
+import { anthropicFrame, startUpstream, type Behaviour, type Upstream } from '../helpers/upstream.js';
 import { addProvider, anthropicBody, openaiBody, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { parseSseText } from '../helpers/scripted-upstream.js';
 
@@ -40,7 +40,7 @@ const pieces = (parts: (string | Buffer)[], pauseMs = 25, then: 'end' | 'hang' =
   },
 });
 
-const A = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+const A = anthropicFrame;
 const O = (delta: object, finish: string | null = null) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
 const messageStart = A('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 5, output_tokens: 1 } } });
 const anthropicAnswer = (text: string) => [
