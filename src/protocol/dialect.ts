@@ -2,6 +2,7 @@ import type { Format } from './formats.js';
 import type { SseEvent } from './sse.js';
 import type { Usage } from '../telemetry/record.js';
 import type { ProviderOptions } from './convert/types.js';
+import type { OpenAIErrorExtra } from './errors.js';
 import { anthropic } from './anthropic/dialect.js';
 import { openai } from './openai/dialect.js';
 
@@ -56,7 +57,7 @@ export interface Dialect {
   /** This format's error type for an HTTP status. */
   errorType(status: number): string;
   /** An error body in this format (`type` overrides the type the status gives). */
-  errorBody(status: number, message: string, type?: string): Record<string, unknown>;
+  errorBody(status: number, message: string, type?: string, extra?: OpenAIErrorExtra): Record<string, unknown>;
   /** The frame that ends a stream in this format with an error. */
   errorFrame(status: number, message: string, type?: string): string;
   /** The images a request in this format carries (in messages and tool results), found by walking its content blocks. */

@@ -80,13 +80,19 @@ export function statusForError(type: unknown, code?: unknown): number {
 export interface AnthropicErrorBody { type: 'error'; error: { type: string; message: string } }
 export interface OpenAIErrorBody { error: { message: string; type: string; param: string | null; code: string | null } }
 
-/** An error body in the client's own format. `type` overrides the type derived from the status. */
-export function errorBody(format: Format, status: number, message: string, type?: string): AnthropicErrorBody | OpenAIErrorBody {
+/** What only an OpenAI error body carries: a more specific `code` than the status gives, the `param` at fault. */
+export interface OpenAIErrorExtra { code?: string; param?: string }
+
+/**
+ * An error body in the client's own format. `type` overrides the type derived from the status;
+ * `extra` sets an OpenAI body's `code` / `param` (an Anthropic body has neither).
+ */
+export function errorBody(format: Format, status: number, message: string, type?: string, extra?: OpenAIErrorExtra): AnthropicErrorBody | OpenAIErrorBody {
   if (format === 'anthropic') {
     return { type: 'error', error: { type: type ?? anthropicErrorType(status), message } };
   }
   const t = openaiErrorType(status);
-  return { error: { message, type: type ?? t.type, param: null, code: t.code } };
+  return { error: { message, type: type ?? t.type, param: extra?.param ?? null, code: extra?.code ?? t.code } };
 }
 
 /**

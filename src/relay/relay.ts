@@ -142,8 +142,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     routeHeaders(reply, null);
     reply.header('retry-after', String(gw.config.defaultCooldownSeconds)).header('x-should-retry', 'false');
     const dialect = DIALECTS[client];
-    const errBody = dialect.errorBody(503, message, dialect.errorType(500)) as { error: Record<string, unknown> };
-    if ('param' in errBody.error) errBody.error.code = 'pool_empty';
+    const errBody = dialect.errorBody(503, message, dialect.errorType(500), { code: 'pool_empty' });
     reply.code(503).header('content-type', 'application/json').send(errBody);
     return;
   }
@@ -244,8 +243,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
       rec.error = outcome.message;
       rec.status = outcome.status;
       if (down?.opened) return void down.fail(outcome.status, outcome.message);
-      const errBody = DIALECTS[client].errorBody(outcome.status, outcome.message) as { error: Record<string, unknown> };
-      if (outcome.field && 'param' in errBody.error) errBody.error.param = outcome.field;
+      const errBody = DIALECTS[client].errorBody(outcome.status, outcome.message, undefined, outcome.field ? { param: outcome.field } : undefined);
       reply.code(outcome.status).header('content-type', 'application/json').send(errBody);
       return;
     }

@@ -61,8 +61,8 @@ export function sendFailure(
     // "invalid x-api-key" makes it tell the user to fix *their* key.)
     const msg = `${who ? `${who}: ` : ''}provider "${member.provider.name}" (model ${member.model}) refused the credentials the gateway holds for it (HTTP ${f.status}). This is not your access key: the gateway admin must fix that provider's key (see its last error on the Pools page).`;
     if (down?.opened) return void down.fail(f.status, msg);
-    const body = DIALECTS[client].errorBody(f.status, msg, client === 'anthropic' ? undefined : 'upstream_authentication_error') as { error: Record<string, unknown> };
-    if ('param' in body.error) body.error.code = 'upstream_key_rejected'; // not invalid_api_key: that would blame the client's key
+    // (OpenAI: not invalid_api_key, which would blame the client's key)
+    const body = DIALECTS[client].errorBody(f.status, msg, client === 'anthropic' ? undefined : 'upstream_authentication_error', { code: 'upstream_key_rejected' });
     reply.code(f.status).header('content-type', 'application/json').send(body);
     return;
   }
@@ -99,10 +99,6 @@ export function sendTooLong(reply: FastifyReply, format: Format, message: string
     return;
   }
   if (!reply.hasHeader('x-gateway-provider')) routeHeaders(reply, null);
-  const body = DIALECTS[format].errorBody(400, message) as { error: Record<string, unknown> };
-  if ('param' in body.error) {
-    body.error.code = 'context_length_exceeded';
-    body.error.param = 'messages';
-  }
+  const body = DIALECTS[format].errorBody(400, message, undefined, { code: 'context_length_exceeded', param: 'messages' });
   reply.code(400).header('content-type', 'application/json').send(body);
 }

@@ -123,7 +123,7 @@ export const openai: Dialect = {
   readUsage,
   answerAsStream,
   errorType: (status) => openaiErrorType(status).type,
-  errorBody: (status, message, type) => errorBody('openai', status, message, type) as unknown as Record<string, unknown>,
+  errorBody: (status, message, type, extra) => errorBody('openai', status, message, type, extra) as unknown as Record<string, unknown>,
   errorFrame: (status, message, type) => sseErrorFrame('openai', status, message, type),
   imagesIn,
   prepare: prepareOpenAIPassthrough,
