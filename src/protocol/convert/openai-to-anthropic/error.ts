@@ -10,11 +10,9 @@ export function anthropicErrorToOpenAI(status: number, bodyText: string): { stat
   const read = readErrorBody(bodyText);
   const message = read?.message ?? fallbackErrorMessage(status, bodyText);
   const outStatus = status === 529 ? 503 : status;
-  const body = errorBody('openai', outStatus, message) as { error: { message: string; type: string; param: string | null; code: string | null } };
-  if ((status === 400 || status === 413) && isContextOverflow(message, read?.code, read?.type)) {
-    body.error.type = 'invalid_request_error';
-    body.error.code = 'context_length_exceeded';
-    body.error.param = 'messages';
-  }
+  const overflow = (status === 400 || status === 413) && isContextOverflow(message, read?.code, read?.type);
+  const body = overflow
+    ? errorBody('openai', outStatus, message, 'invalid_request_error', { code: 'context_length_exceeded', param: 'messages' })
+    : errorBody('openai', outStatus, message);
   return { status: outStatus, body: body as unknown as Record<string, unknown> };
 }
