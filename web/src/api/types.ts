@@ -2,6 +2,7 @@
 // later are optional here so the UI degrades gracefully against an older gateway.
 
 import type { Price } from '../../../src/admin/schema/prices';
+import type { DayTotals } from '../../../src/telemetry/daily';
 // Request bodies (and the shapes they share with answers) come from the gateway's own schemas, the
 // ones the admin API validates with: type-only imports, erased from the bundle.
 import type { FORMAT_VALUES, ProviderOptionsInput, ProviderOptionsValue, ProviderPatchBody } from '../../../src/admin/schema/provider';
@@ -181,13 +182,8 @@ export interface HourStats {
   cacheSavingsUsd: number;
 }
 
-/** One day of the request log (GET /admin/stats?days=&tzOffset= → byDay). */
-export interface DayStats extends Omit<HourStats, 't'> {
-  /** YYYY-MM-DD in the time zone asked for. */
-  day: string;
-  errors: number;
-  unpricedRequests: number;
-}
+/** One day of the request log (GET /admin/stats?days=&tzOffset= → byDay): the server's own type. */
+export type DayStats = DayTotals;
 
 /** One row of the price table: USD per million tokens; `match` a model id or a glob (`*`, `?`). */
 export type { Price };
