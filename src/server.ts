@@ -12,6 +12,7 @@ import { listModels } from './relay/models.js';
 import { registerAdmin } from './admin/routes.js';
 import { FieldError } from './admin/validate.js';
 import { jsonTooDeep, MAX_JSON_DEPTH } from './protocol/json-depth.js';
+import { ClientBody } from './protocol/client-body.js';
 import { hostAllowed } from './access/host.js';
 import { isRefusal } from './access/guard.js';
 import type { AccessKey } from './access/keys.js';
@@ -133,29 +134,35 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
   });
 
   // Bodies are parsed here with plain JSON.parse (one pass, no prototype-key scan: we never merge
-  // client objects into ours); a bad body becomes a 400 in the caller's own format.
-  const parseJson = (_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, value?: unknown) => void) => {
-    const text = body as string;
-    if (text === '') return done(null, undefined);
-    if (jsonTooDeep(text)) {
-      // CONTRACT "Bad input": checked on the text, before anything recursive sees it.
-      const err = new Error(`request body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`) as FastifyError;
-      err.statusCode = 400;
-      (err as { code: string }).code = 'GW_JSON_TOO_DEEP';
-      return done(err, undefined);
+  // client objects into ours); a bad body becomes a 400 in the caller's own format. A client
+  // endpoint's body is kept as its bytes too (protocol/client-body.ts: read once for routing,
+  // forwarded as it came when the formats match); the admin API's is a plain object.
+  const badBody = (message: string, code: string): FastifyError => {
+    const err = new Error(message) as FastifyError;
+    err.statusCode = 400;
+    (err as { code: string }).code = code;
+    return err;
+  };
+  const parseJson = (req: FastifyRequest, body: string | Buffer, done: (err: Error | null, value?: unknown) => void) => {
+    const raw = body as Buffer;
+    if (raw.length === 0) return done(null, undefined);
+    if (req.routeOptions.url?.startsWith('/v1/')) {
+      const read = ClientBody.read(raw);
+      // (CONTRACT "Bad input": the depth is checked on the text, before anything recursive sees it)
+      if (typeof read === 'string') return done(badBody(read, read.includes('nests') ? 'GW_JSON_TOO_DEEP' : 'GW_BAD_JSON'), undefined);
+      return done(null, read);
     }
+    const text = raw.toString('utf8');
+    if (jsonTooDeep(text)) return done(badBody(`request body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`, 'GW_JSON_TOO_DEEP'), undefined);
     try {
       done(null, JSON.parse(text));
     } catch (e) {
-      const err = new Error(`request body is not valid JSON: ${(e as Error).message}`) as FastifyError;
-      err.statusCode = 400;
-      (err as { code: string }).code = 'GW_BAD_JSON';
-      done(err, undefined);
+      done(badBody(`request body is not valid JSON: ${(e as Error).message}`, 'GW_BAD_JSON'), undefined);
     }
   };
   // application/json and every …+json type: one parser, one depth check.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
-  app.addContentTypeParser(/^application\/[\w.+-]+\+json\s*(;|$)/i, { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJson);
+  app.addContentTypeParser(/^application\/[\w.+-]+\+json\s*(;|$)/i, { parseAs: 'buffer' }, parseJson);
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   // REQUEST_TIMEOUT_SECONDS: a client that has not sent its whole request by then gets 408 (in its

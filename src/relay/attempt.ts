@@ -4,6 +4,7 @@ import type { Gateway } from '../gateway.js';
 import type { Format } from '../protocol/formats.js';
 import { DIALECTS, type Dialect } from '../protocol/dialect.js';
 import { readErrorBody } from '../protocol/errors.js';
+import { onlyModelChanged, type ClientBody } from '../protocol/client-body.js';
 import type { ConversionContext, Converter } from '../protocol/convert/types.js';
 import { getConverter } from '../protocol/convert/index.js';
 import { parseRetryAfter } from '../routing/cooldown.js';
@@ -25,7 +26,7 @@ import { relayStream } from './stream.js';
 /** What the request hands each attempt. */
 export interface AttemptInput {
   client: Format;
-  body: Record<string, unknown>;
+  body: ClientBody;
   member: LiveMember;
   stream: boolean;
   clientGone: AbortSignal;
@@ -149,21 +150,23 @@ export class Attempt {
   private async call(): Promise<Outcome> {
     const { gw, req, reply, input: a, member } = this;
     const provider = member.provider;
-    let payload: string;
+    let payload: string | Buffer;
     try {
       const options = provider.options ?? {};
-      let upstreamBody: Record<string, unknown>;
       if (this.conv) {
-        const r = this.conv.request(a.body, member.model, options);
-        upstreamBody = r.body;
+        const r = this.conv.request(a.body.exact(), member.model, options);
         this.ctx = r.ctx;
+        payload = JSON.stringify(r.body);
       } else {
         // Same format: the body goes as it is but for the model (and what the provider's options ask).
         // Thinking blocks another provider signed are removed (all of them on the retry after a refusal).
+        // Decided on the view; when nothing but the model changes, the client's bytes go with the
+        // model spliced in — else the exact body is prepared and serialised.
         const drop = a.dropAllThinking ? gw.signatures.notSignedBy(member.providerId) : gw.signatures.foreignTo(member.providerId);
-        upstreamBody = this.upstream.prepare(a.body, member.model, options, drop);
+        const view = a.body.view;
+        const spliced = onlyModelChanged(view, this.upstream.prepare(view, member.model, options, drop)) ? a.body.withModel(member.model) : null;
+        payload = spliced ?? JSON.stringify(this.upstream.prepare(a.body.exact(), member.model, options, drop));
       }
-      payload = JSON.stringify(upstreamBody);
     } catch (err) {
       // Nothing was sent: a request we cannot translate (400) or a bug of ours (500), never the member's failure.
       return refusal(err instanceof OwnFault ? err : new OwnFault(err), false, member);

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Gateway } from '../gateway.js';
 import { resolvePool } from '../routing/pools.js';
+import { ClientBody } from '../protocol/client-body.js';
 import { buildUpstreamUrl } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
 import { countAnthropicInputTokens, estimateTokensFast } from '../protocol/tokens.js';
@@ -18,12 +19,9 @@ const LOCAL_EXACT_MAX_BYTES = 2 * 1024 * 1024;
  * Never cools a member: many relays lack this endpoint, and that says nothing about chat.
  */
 export async function countTokens(gw: Gateway, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  let body = req.body as unknown;
-  if (Buffer.isBuffer(body)) {
-    try { body = JSON.parse(body.toString('utf8')); } catch { return sendError(reply, 'anthropic', 400, 'request body is not valid JSON'); }
-  }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return sendError(reply, 'anthropic', 400, 'request body must be a JSON object');
-  const b = body as Record<string, unknown>;
+  const read = req.body instanceof ClientBody ? req.body : Buffer.isBuffer(req.body) ? ClientBody.read(req.body) : ClientBody.of(req.body);
+  if (typeof read === 'string') return sendError(reply, 'anthropic', 400, read);
+  const b = read.exact(); // (counted and forwarded whole: the exact body)
   if (typeof b.model !== 'string' || b.model.trim() === '') return sendError(reply, 'anthropic', 400, 'model: required, a non-empty string');
   if (!Array.isArray(b.messages)) return sendError(reply, 'anthropic', 400, 'messages: required, an array');
   const pool = resolvePool(b.model, gw.config.virtualModels);

@@ -11,7 +11,7 @@ import type { LiveKey, LiveMember } from '../routing/registry.js';
 import { coolsKeyAlone } from '../routing/keys.js';
 import { zeroUsage, type RequestRecord } from '../telemetry/record.js';
 import { isRefusal, type Admission } from '../access/guard.js';
-import { jsonTooDeep, MAX_JSON_DEPTH } from '../protocol/json-depth.js';
+import { ClientBody } from '../protocol/client-body.js';
 import { Attempt, capBody, type AttemptInput } from './attempt.js';
 import { affinityResult, conversationOf } from '../routing/affinity.js';
 import { Downstream } from './downstream.js';
@@ -81,11 +81,13 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     if (down?.opened) rec.status = status; // (the stream's head said 200; the log says what happened)
     sendError(reply, client, status, message, type, down);
   };
-  const body = parseBody(req.body);
-  if (typeof body === 'string') return refuse(400, body);
-  const model = body.model;
+  const read = parseBody(req.body);
+  if (typeof read === 'string') return refuse(400, read);
+  // Routing reads the body's view (see protocol/client-body.ts); strings shown or compared go through read.text().
+  const body = read.view;
+  const model = typeof body.model === 'string' ? read.text(body.model) : body.model;
   if (typeof model === 'string') rec.requestedModel = model;
-  if (gw.telemetry.settings.logBodies) rec.requestBody = capBody(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : JSON.stringify(body), gw.telemetry.settings.logBodyMaxBytes);
+  if (gw.telemetry.settings.logBodies) rec.requestBody = read.head(gw.telemetry.settings.logBodyMaxBytes);
   if (typeof model !== 'string' || model.trim() === '') {
     return refuse(400, 'model: required, a non-empty string');
   }
@@ -117,7 +119,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   let images: ImageFacts | null = null;
   let tokens = -1;
   const imageFacts = () => (images ??= DIALECTS[client].imagesIn(body));
-  const size = () => (tokens >= 0 ? tokens : (tokens = estimateTokens(bodyBytes(req, body), imageFacts())));
+  const size = () => (tokens >= 0 ? tokens : (tokens = estimateTokens(read.raw.length, imageFacts())));
   let overflowedAt = 0;
   const holds = (m: LiveMember) => (m.vision !== false || imageFacts().images === 0)
     && (m.contextWindow == null || (m.contextWindow >= size() && m.contextWindow > overflowedAt));
@@ -158,7 +160,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   }
 
   // A conversation keeps the member that served its last turn while that member is ready.
-  const conversation = conversationOf(req.headers, body);
+  const conversation = conversationOf(req.headers, body, read);
   rec.conversation = conversation;
   const sticky = conversation !== null && gw.poolAffinity(pool) === 'session';
   const remembered = sticky ? await gw.affinity.get(pool, conversation) : null;
@@ -206,7 +208,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
       rec.affinity = affinityResult(remembered, member.id);
       reply.header('x-gateway-affinity', rec.affinity);
     }
-    const input: AttemptInput = { client, body, member, stream, clientGone: clientGone.signal, rec, started, probe, down, dropAllThinking: false };
+    const input: AttemptInput = { client, body: read, member, stream, clientGone: clientGone.signal, rec, started, probe, down, dropAllThinking: false };
     let outcome: Outcome;
     let att = new Attempt(gw, req, reply, input);
     try {
@@ -302,13 +304,6 @@ function keptMember(gw: Gateway, id: number, pool: string, tried: ReadonlySet<nu
   return gw.registry.state(m, Date.now()) === 'ready' ? m : null;
 }
 
-/** The request body's size in bytes, as received (or as re-serialised when it came parsed). */
-function bodyBytes(req: FastifyRequest, body: Record<string, unknown>): number {
-  if (Buffer.isBuffer(req.body)) return req.body.length;
-  const declared = Number(req.headers['content-length']);
-  return Number.isFinite(declared) && declared > 0 ? declared : Buffer.byteLength(JSON.stringify(body));
-}
-
 /** An attempt that did not answer, in the request's log row. */
 function noteAttempt(rec: RequestRecord, member: LiveMember, status: number, reason: string, started: number): void {
   rec.attempts.push({ providerId: member.providerId, provider: member.provider.name, model: member.model, status, reason, ms: Math.round(performance.now() - started) });
@@ -362,19 +357,9 @@ function coolMember(gw: Gateway, member: LiveMember, f: Failure, probed = false,
   return targets.map((m) => m.id);
 }
 
-/** The body as an object, or the reason it is not one. */
-function parseBody(raw: unknown): Record<string, unknown> | string {
-  let value = raw;
-  if (Buffer.isBuffer(raw)) {
-    if (raw.length === 0) return 'request body is empty: expected a JSON object';
-    const text = raw.toString('utf8');
-    if (jsonTooDeep(text)) return `request body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      return `request body is not valid JSON: ${(e as Error).message}`;
-    }
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'request body must be a JSON object';
-  return value as Record<string, unknown>;
+/** The body, or the reason it is not a JSON object. */
+function parseBody(raw: unknown): ClientBody | string {
+  if (raw instanceof ClientBody) return raw;
+  if (Buffer.isBuffer(raw)) return ClientBody.read(raw);
+  return ClientBody.of(raw);
 }

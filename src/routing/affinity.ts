@@ -60,16 +60,16 @@ export const MAX_CONVERSATION_LENGTH = 200;
  * `metadata.user_id`, else OpenAI `user`; null when none is there. Claude Code's `user_id` is a
  * JSON text holding a `session_id` too; the whole text names the conversation either way.
  */
-export function conversationOf(headers: Record<string, unknown>, body: Record<string, unknown>): string | null {
+export function conversationOf(headers: Record<string, unknown>, body: Record<string, unknown>, read?: { text(s: string): string }): string | null {
   const h = headers['x-claude-code-session-id'];
   const fromHeader = Array.isArray(h) ? h[0] : h;
   if (typeof fromHeader === 'string' && fromHeader.trim() !== '') return cap(fromHeader.trim());
   const meta = body.metadata;
   if (meta && typeof meta === 'object' && !Array.isArray(meta)) {
     const uid = (meta as Record<string, unknown>).user_id;
-    if (typeof uid === 'string' && uid !== '') return cap(uid);
+    if (typeof uid === 'string' && uid !== '') return cap(read ? read.text(uid) : uid);
   }
-  if (typeof body.user === 'string' && body.user !== '') return cap(body.user);
+  if (typeof body.user === 'string' && body.user !== '') return cap(read ? read.text(body.user) : body.user);
   return null;
 }
 

@@ -18,6 +18,8 @@ export interface Recorded {
   path: string;
   headers: http.IncomingHttpHeaders;
   body: any;
+  /** The request body's bytes as they arrived. */
+  raw: Buffer;
 }
 
 export interface Upstream {
@@ -68,11 +70,12 @@ export async function startUpstream(opts: { format: 'openai' | 'anthropic'; mode
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
+      const bytes = Buffer.concat(chunks);
+      const raw = bytes.toString('utf8');
       let body: any = undefined;
       try { body = raw ? JSON.parse(raw) : undefined; } catch { body = raw; }
       const path = (req.url ?? '').split('?')[0];
-      up.requests.push({ method: req.method ?? '', path, headers: req.headers, body });
+      up.requests.push({ method: req.method ?? '', path, headers: req.headers, body, raw: bytes });
       const got = requestKey(opts.format, req.headers);
       if (opts.key !== undefined) {
         const accepted = Array.isArray(opts.key) ? opts.key : [opts.key];
