@@ -15,6 +15,7 @@ import { Lifecycle } from './lifecycle.js';
 import { Affinity } from './routing/affinity.js';
 import { POOL_NAMES, type PoolName } from './routing/pools.js';
 import { SignatureBook } from './protocol/anthropic/signatures.js';
+import { TokenCounter } from './protocol/tokens.js';
 
 /** A probe announced to the other replicas holds its slots there this long unless announced again (every third of it while it runs). */
 const PROBE_ANNOUNCE_TTL_MS = 15_000;
@@ -42,6 +43,8 @@ export class Gateway {
   readonly affinity = new Affinity();
   /** Which provider signed which thinking block passed through. */
   readonly signatures = new SignatureBook();
+  /** count_tokens counted here (no Anthropic member to ask): a worker started on demand, ended when idle. */
+  readonly tokens = new TokenCounter();
   /** Pools whose affinity is turned off (`"none"`); the others keep conversations on their member. */
   readonly affinityOff = new Set<PoolName>();
   private pollTimer: NodeJS.Timeout | null = null;
@@ -303,6 +306,7 @@ export class Gateway {
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.keysTimer) clearInterval(this.keysTimer);
     await this.access.close().catch(() => {});
+    await this.tokens.close();
     await this.cluster?.close();
     await this.telemetry?.close();
     await this.writer.close();

@@ -1,7 +1,6 @@
 import { loadConfig } from './config.js';
 import { createLogger, resolveLogFormat } from './logger.js';
 import { StartCancelled, startGateway, type RunningGateway } from './start.js';
-import { preloadTokenizer } from './protocol/tokens.js';
 import { checkDataDir, explainStartError } from './startup.js';
 
 /**
@@ -112,8 +111,6 @@ startGateway(config, log, { stop: stopStart.signal })
       drain(started, stopSignal);
       return;
     }
-    // Build the tokenizer for count_tokens now (about a second of CPU) rather than on the first call.
-    setTimeout(preloadTokenizer, 50).unref();
   })
   .catch((err) => {
     if (stopStart.signal.aborted) {

@@ -5,12 +5,16 @@
  * fixed overheads Anthropic documents. Never call it on the hot request path: use
  * `estimateTokensFast` there.
  *
- * The encoder (≈1 s to build) is created on first use, or ahead of time with `preloadTokenizer()`.
- * Counts are memoised per BPE piece and per long string, so the repeated parts of Claude Code
- * requests (system prompt, tools, history) cost a map lookup the second time.
+ * The walk over the body is here and pure (`anthropicInputTexts`: the fixed overheads and the
+ * texts to count). The BPE count runs in a worker thread (`TokenCounter`), started on the first
+ * count and ended after a few idle minutes: the encoder takes about a second of CPU to build
+ * (never on the thread serving requests) and ~150 MB while it lives (never at idle — the gateway
+ * idles at a fraction of that). Counts are memoised in the worker per BPE piece and per long
+ * string, so the repeated parts of Claude Code requests (system prompt, tools, history) cost a
+ * map lookup the second time — for as long as the worker lives.
  */
 import { createRequire } from 'node:module';
-import { Tiktoken, type TiktokenBPE } from 'js-tiktoken/lite';
+import { Worker } from 'node:worker_threads';
 
 /** Tokens Anthropic adds for the tool-use system prompt when `tools` is non-empty (Claude 4 docs: 346). */
 const TOOLS_OVERHEAD = 346;
@@ -21,68 +25,151 @@ const PER_BLOCK = 3;
 const IMAGE_MAX = 1600;
 const PDF_PAGE = 2000;
 
-let encoder: Tiktoken | null = null;
-let pieceRe: RegExp | null = null;
-const pieceCache = new Map<string, number>();
-const PIECE_CACHE_MAX = 200_000;
-/** Pieces (the pre-tokenizer's words) longer than this are estimated instead of encoded. */
-const LONG_PIECE = 256;
-const textCache = new Map<string, number>();
-const TEXT_CACHE_MAX = 4_000;
-const TEXT_CACHE_MIN_LEN = 256;
-
-function tokenizer(): { enc: Tiktoken; re: RegExp } {
-  if (!encoder || !pieceRe) {
-    const require = createRequire(import.meta.url);
-    const mod = require('js-tiktoken/ranks/o200k_base') as TiktokenBPE | { default: TiktokenBPE };
-    const ranks = 'bpe_ranks' in mod ? mod : mod.default;
-    encoder = new Tiktoken(ranks);
-    pieceRe = new RegExp(ranks.pat_str, 'gu');
-  }
-  return { enc: encoder, re: pieceRe };
-}
-
-/** Builds the encoder now (e.g. at start-up, off the request path) instead of on the first count. */
-export function preloadTokenizer(): void {
-  tokenizer();
-}
-
-/** BPE token count of one string (special-token text counted as plain text). */
-export function countTextTokens(text: string): number {
+/**
+ * The worker: builds the encoder, answers {id, texts} with {id, tokens} (the sum over the texts).
+ * Pieces (the pre-tokenizer's words) longer than LONG_PIECE are estimated instead of encoded: BPE
+ * is superlinear in a piece's length, and a piece that long (no spaces: base64, minified text,
+ * noise) is not worth it — so that no request can stall the worker. Its estimate is
+ * `estimateTokensFast` below, passed in as source (a test checks the worker's counts).
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { Tiktoken } = require(workerData.lite);
+const mod = require(workerData.ranks);
+const ranks = 'bpe_ranks' in mod ? mod : mod.default;
+const enc = new Tiktoken(ranks);
+const re = new RegExp(ranks.pat_str, 'gu');
+const estimate = ${'${ESTIMATE_SOURCE}'};
+const LONG_PIECE = 256, PIECES_MAX = 200000, TEXTS_MAX = 4000, TEXT_MIN = 256;
+const pieces = new Map();
+const texts = new Map();
+function count(text) {
   if (text === '') return 0;
-  const long = text.length >= TEXT_CACHE_MIN_LEN;
-  if (long) {
-    const hit = textCache.get(text);
-    if (hit !== undefined) return hit;
-  }
-  const { enc, re } = tokenizer();
+  const long = text.length >= TEXT_MIN;
+  if (long) { const hit = texts.get(text); if (hit !== undefined) return hit; }
   let n = 0;
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const piece = m[0];
-    if (piece === '') {
-      re.lastIndex++;
-      continue;
-    }
-    if (piece.length > LONG_PIECE) {
-      // BPE is superlinear in a piece's length, and a piece this long (no spaces: base64, minified
-      // text, noise) is not worth it: estimate it, so that no request can stall the process.
-      n += estimateTokensFast(piece);
-      continue;
-    }
-    let c = pieceCache.get(piece);
+    if (piece === '') { re.lastIndex++; continue; }
+    if (piece.length > LONG_PIECE) { n += estimate(piece); continue; }
+    let c = pieces.get(piece);
     if (c === undefined) {
       c = enc.encode(piece, [], []).length;
-      if (pieceCache.size >= PIECE_CACHE_MAX) pieceCache.clear();
-      pieceCache.set(piece, c);
+      if (pieces.size >= PIECES_MAX) pieces.clear();
+      pieces.set(piece, c);
     }
     n += c;
   }
-  if (long) {
-    if (textCache.size >= TEXT_CACHE_MAX) textCache.clear();
-    textCache.set(text, n);
-  }
+  if (long) { if (texts.size >= TEXTS_MAX) texts.clear(); texts.set(text, n); }
   return n;
+}
+parentPort.on('message', (m) => {
+  try {
+    let tokens = 0;
+    for (const t of m.texts) tokens += count(t);
+    parentPort.postMessage({ id: m.id, tokens });
+  } catch (err) {
+    parentPort.postMessage({ id: m.id, error: String(err && err.message || err) });
+  }
+});
+parentPort.postMessage({ ready: true });
+`;
+
+/** Ends the worker after this long without a count (the encoder's memory goes with it). */
+export const TOKENIZER_IDLE_MS = 5 * 60_000;
+
+/**
+ * BPE counts in a worker thread that starts on demand and ends when idle. One per gateway;
+ * `close()` at shutdown.
+ */
+export class TokenCounter {
+  private worker: Worker | null = null;
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>();
+  private idle: NodeJS.Timeout | null = null;
+  /** Workers started so far (1 while one lives; more after idle ends or crashes). */
+  started = 0;
+
+  constructor(private readonly idleMs = TOKENIZER_IDLE_MS) {}
+
+  /** Whether the worker (and its encoder) is alive now. */
+  get running(): boolean {
+    return this.worker !== null;
+  }
+
+  /** BPE tokens of the texts, summed (special-token text counted as plain text). */
+  countTexts(texts: string[]): Promise<number> {
+    if (texts.length === 0) return Promise.resolve(0);
+    const w = this.worker ?? this.start();
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = null;
+    const id = ++this.seq;
+    return new Promise<number>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ id, texts });
+    });
+  }
+
+  /** Input tokens of an Anthropic Messages request body; an integer ≥ 1. */
+  async countAnthropic(body: Record<string, unknown>): Promise<number> {
+    const { fixed, texts } = anthropicInputTexts(body);
+    return Math.max(1, fixed + (await this.countTexts(texts)));
+  }
+
+  /** Ends the worker now (pending counts fail). */
+  async close(): Promise<void> {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = null;
+    const w = this.worker;
+    this.worker = null;
+    this.failAll(new Error('the token counter was closed'));
+    if (w) await w.terminate();
+  }
+
+  private start(): Worker {
+    const require = createRequire(import.meta.url);
+    const w = new Worker(WORKER_SOURCE.replace('${ESTIMATE_SOURCE}', ESTIMATE_SOURCE), {
+      eval: true,
+      workerData: { lite: require.resolve('js-tiktoken/lite'), ranks: require.resolve('js-tiktoken/ranks/o200k_base') },
+    });
+    w.unref(); // (never what keeps the process alive)
+    this.worker = w;
+    this.started++;
+    w.on('message', (m: { id?: number; tokens?: number; error?: string }) => {
+      if (m.id === undefined) return;
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.error !== undefined) p.reject(new Error(m.error));
+      else p.resolve(m.tokens!);
+      if (this.pending.size === 0 && this.worker === w) this.armIdle(w);
+    });
+    const gone = (err: Error) => {
+      if (this.worker !== w) return;
+      this.worker = null;
+      this.failAll(err);
+    };
+    w.on('error', gone);
+    w.on('exit', (code) => gone(new Error(`the token counter stopped (exit code ${code})`)));
+    return w;
+  }
+
+  private armIdle(w: Worker): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      this.idle = null;
+      if (this.worker !== w || this.pending.size > 0) return;
+      this.worker = null;
+      void w.terminate();
+    }, this.idleMs);
+    this.idle.unref();
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
 }
 
 /**
@@ -103,11 +190,33 @@ export function estimateTokensFast(text: string): number {
   return Math.ceil(len * (wideShare + (1 - wideShare) / 4));
 }
 
+/** `estimateTokensFast` as source, for the worker (the same rule for its long pieces). */
+const ESTIMATE_SOURCE = estimateTokensFast.toString();
+
+/** The texts a walk collects for the BPE count (the walk is synchronous: one at a time). */
+let collected: string[] = [];
+/** Collects a text to count; its tokens come from the worker (0 here). */
+function countTextTokens(text: string): number {
+  if (text !== '') collected.push(text);
+  return 0;
+}
+
 /**
- * Input tokens of an Anthropic Messages request body (count_tokens body: model, system, messages,
- * tools, tool_choice, thinking …). Always an integer ≥ 1.
+ * What an Anthropic Messages request body (count_tokens body: model, system, messages, tools,
+ * tool_choice, thinking …) makes the model read: fixed overheads (per message, tool, block, image
+ * and page) and the texts whose BPE tokens are added to them. Pure.
  */
-export function countAnthropicInputTokens(body: Record<string, unknown>): number {
+export function anthropicInputTexts(body: Record<string, unknown>): { fixed: number; texts: string[] } {
+  collected = [];
+  try {
+    const fixed = walkInput(body);
+    return { fixed, texts: collected };
+  } finally {
+    collected = [];
+  }
+}
+
+function walkInput(body: Record<string, unknown>): number {
   let n = 3;
   n += countSystem(body.system);
   if (Array.isArray(body.messages)) {
@@ -130,7 +239,7 @@ export function countAnthropicInputTokens(body: Record<string, unknown>): number
       }
     }
   }
-  return Math.max(1, n);
+  return n;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {

@@ -4,7 +4,7 @@ import { resolvePool } from '../routing/pools.js';
 import { ClientBody } from '../protocol/client-body.js';
 import { buildUpstreamUrl } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
-import { countAnthropicInputTokens, estimateTokensFast } from '../protocol/tokens.js';
+import { estimateTokensFast } from '../protocol/tokens.js';
 import { isRefusal, type Admission } from '../access/guard.js';
 import type { PoolName } from '../routing/pools.js';
 import { routeHeaders, sendError, sendRefusal } from './relay.js';
@@ -36,13 +36,13 @@ export async function countTokens(gw: Gateway, req: FastifyRequest, reply: Fasti
     admission = admitted;
   }
   try {
-    await count(gw, req, reply, b, pool);
+    await count(gw, req, reply, b, pool, read.raw.length);
   } finally {
     admission?.release();
   }
 }
 
-async function count(gw: Gateway, req: FastifyRequest, reply: FastifyReply, b: Record<string, unknown>, pool: PoolName): Promise<void> {
+async function count(gw: Gateway, req: FastifyRequest, reply: FastifyReply, b: Record<string, unknown>, pool: PoolName, bytes: number): Promise<void> {
   const member = gw.registry.firstReady(pool, Date.now(), (m) => m.provider.format === 'anthropic');
   if (member) {
     const url = buildUpstreamUrl(member.provider.baseUrl, '/messages/count_tokens');
@@ -77,11 +77,18 @@ async function count(gw: Gateway, req: FastifyRequest, reply: FastifyReply, b: R
     }
   }
   routeHeaders(reply, null);
-  // Exact counting costs CPU on this thread: beyond a few megabytes (far past any context
-  // window) an estimate answers as well and cannot stall the process.
-  const length = Number(req.headers['content-length']);
-  const text = length > 0 ? null : JSON.stringify(b); // (a chunked body: measure it once)
-  const size = text?.length ?? length;
-  const tokens = size > LOCAL_EXACT_MAX_BYTES ? estimateTokensFast(text ?? JSON.stringify(b)) : countAnthropicInputTokens(b);
+  // Exact counting (in the token worker) costs CPU: beyond a few megabytes (far past any context
+  // window) an estimate answers as well and cannot keep the worker busy. If the worker fails,
+  // the estimate answers too.
+  let tokens: number;
+  if (bytes > LOCAL_EXACT_MAX_BYTES) tokens = estimateTokensFast(JSON.stringify(b));
+  else {
+    try {
+      tokens = await gw.tokens.countAnthropic(b);
+    } catch (err) {
+      req.log.warn({ err: (err as Error).message }, 'token counter failed; answering an estimate');
+      tokens = Math.max(1, estimateTokensFast(JSON.stringify(b)));
+    }
+  }
   reply.code(200).send({ input_tokens: tokens });
 }

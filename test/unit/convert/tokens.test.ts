@@ -1,10 +1,14 @@
-import { describe, it, expect } from 'vitest';
+import { afterAll, describe, it, expect } from 'vitest';
 import { createRequire } from 'node:module';
 import { Tiktoken } from 'js-tiktoken/lite';
-import { countAnthropicInputTokens, countTextTokens, estimateTokensFast, imageSize, imageTokens } from '../../../src/protocol/tokens.js';
+import { TokenCounter, estimateTokensFast, imageSize, imageTokens } from '../../../src/protocol/tokens.js';
 import { claudeCodeBody } from './fixtures.js';
 
 const reference = new Tiktoken(createRequire(import.meta.url)('js-tiktoken/ranks/o200k_base'));
+const counter = new TokenCounter();
+afterAll(() => counter.close());
+const countTextTokens = (s: string) => counter.countTexts([s]);
+const countAnthropicInputTokens = (b: Record<string, unknown>) => counter.countAnthropic(b);
 
 function png(width: number, height: number): string {
   const b = Buffer.alloc(33);
@@ -28,7 +32,7 @@ function jpeg(width: number, height: number): string {
 }
 
 describe('tokens', () => {
-  it('countTextTokens equals the o200k_base BPE count exactly (and stays equal on the memoised second pass)', () => {
+  it('the worker\'s count equals the o200k_base BPE count exactly (and stays equal on the memoised second pass)', async () => {
     const samples = [
       'hello world',
       'function foo(a, b) {\n  return a + b; // sum\n}\n',
@@ -39,34 +43,34 @@ describe('tokens', () => {
     ];
     for (const s of samples) {
       const want = reference.encode(s, [], []).length;
-      expect(countTextTokens(s)).toBe(want);
-      expect(countTextTokens(s)).toBe(want);
+      expect(await countTextTokens(s)).toBe(want);
+      expect(await countTextTokens(s)).toBe(want);
     }
   });
 
-  it('counts a Claude Code request in a plausible range, as an integer', () => {
+  it('counts a Claude Code request in a plausible range, as an integer', async () => {
     const body = claudeCodeBody();
     const { max_tokens: _m, stream: _s, ...countBody } = body;
-    const n = countAnthropicInputTokens(countBody);
+    const n = await countAnthropicInputTokens(countBody);
     expect(Number.isInteger(n)).toBe(true);
     const raw = reference.encode(JSON.stringify(countBody), [], []).length;
     expect(n).toBeGreaterThan(raw * 0.5);
     expect(n).toBeLessThan(raw * 1.2);
   });
 
-  it('case 60 (counting part): a minimal body gives an integer > 0; more content, more tokens', () => {
-    const small = countAnthropicInputTokens({ model: 'sonnet', messages: [{ role: 'user', content: 'hi' }] });
+  it('case 60 (counting part): a minimal body gives an integer > 0; more content, more tokens', async () => {
+    const small = await countAnthropicInputTokens({ model: 'sonnet', messages: [{ role: 'user', content: 'hi' }] });
     expect(Number.isInteger(small)).toBe(true);
     expect(small).toBeGreaterThan(0);
-    const withSystem = countAnthropicInputTokens({ model: 'sonnet', system: 'You are a careful assistant.', messages: [{ role: 'user', content: 'hi' }] });
+    const withSystem = await countAnthropicInputTokens({ model: 'sonnet', system: 'You are a careful assistant.', messages: [{ role: 'user', content: 'hi' }] });
     expect(withSystem).toBeGreaterThan(small);
-    const withTools = countAnthropicInputTokens({ model: 'sonnet', messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'Read', description: 'Reads a file', input_schema: { type: 'object', properties: { p: { type: 'string' } } } }] });
+    const withTools = await countAnthropicInputTokens({ model: 'sonnet', messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'Read', description: 'Reads a file', input_schema: { type: 'object', properties: { p: { type: 'string' } } } }] });
     expect(withTools).toBeGreaterThan(small + 300); // the tool-use system prompt overhead
-    expect(countAnthropicInputTokens({})).toBe(3);
+    expect(await countAnthropicInputTokens({})).toBe(3);
   });
 
-  it('counts every block kind: tool_use input, tool_result content, thinking, documents', () => {
-    const base = countAnthropicInputTokens({ messages: [{ role: 'user', content: [] }] });
+  it('counts every block kind: tool_use input, tool_result content, thinking, documents', async () => {
+    const base = await countAnthropicInputTokens({ messages: [{ role: 'user', content: [] }] });
     const longText = 'alpha beta gamma delta '.repeat(50);
     for (const block of [
       { type: 'tool_use', id: 't', name: 'Bash', input: { command: longText } },
@@ -75,8 +79,32 @@ describe('tokens', () => {
       { type: 'thinking', thinking: longText, signature: 'x' },
       { type: 'document', source: { type: 'text', media_type: 'text/plain', data: longText } },
     ]) {
-      expect(countAnthropicInputTokens({ messages: [{ role: 'user', content: [block] }] }) - base).toBeGreaterThan(150);
+      expect((await countAnthropicInputTokens({ messages: [{ role: 'user', content: [block] }] })) - base).toBeGreaterThan(150);
     }
+  });
+
+  it('a piece longer than 256 characters (no spaces) is estimated by estimateTokensFast, not encoded', async () => {
+    const piece = 'QUJD'.repeat(500); // base64-like: one pre-tokenizer piece of 2,000 characters
+    expect(await countTextTokens(piece)).toBe(estimateTokensFast(piece));
+  });
+
+  it('the worker starts on the first count, serves concurrent counts, ends when idle, and starts again', async () => {
+    const c = new TokenCounter(150);
+    try {
+      expect(c.running).toBe(false);
+      const texts = ['one two three', '四五六', 'seven'];
+      const counts = await Promise.all(texts.map((t) => c.countTexts([t])));
+      expect(counts).toEqual(texts.map((t) => reference.encode(t, [], []).length));
+      expect(c.running).toBe(true);
+      expect(c.started).toBe(1);
+      await expect.poll(() => c.running, { timeout: 5000, interval: 50 }).toBe(false);
+      expect(await c.countTexts(['again'])).toBe(reference.encode('again', [], []).length);
+      expect(c.started).toBe(2);
+    } finally {
+      await c.close();
+    }
+    await expect(c.countTexts(['after close'])).resolves.toBeGreaterThan(0); // (a closed counter starts anew on demand)
+    await c.close();
   });
 
   it('reads image sizes from PNG and JPEG headers and applies Anthropic’s w×h/750 rule', () => {
