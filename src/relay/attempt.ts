@@ -22,6 +22,7 @@ import type { Downstream } from './downstream.js';
 import { routeHeaders, sendError } from './reply.js';
 import { serveAnswer } from './answer.js';
 import { relayStream } from './stream.js';
+import { Cancel } from './cancel.js';
 
 /** What the request hands each attempt. */
 export interface AttemptInput {
@@ -29,7 +30,7 @@ export interface AttemptInput {
   body: ClientBody;
   member: LiveMember;
   stream: boolean;
-  clientGone: AbortSignal;
+  clientGone: Cancel;
   rec: RequestRecord;
   /** When the request started (performance.now()). */
   started: number;
@@ -63,12 +64,12 @@ export class Attempt {
   readonly usage: Usage = zeroUsage();
   /** The member has been shown to work (a stream's first content): counted once, probe slot freed. */
   proven = false;
-  private readonly ac = new AbortController();
+  private readonly ac = new Cancel();
   private timer: NodeJS.Timeout | null = null;
   /** The idle timer is lazy: activity only stamps the time, the timer re-arms itself when it fires. */
   private idleMs = 0;
   private lastActivity = 0;
-  private readonly onClientGone = () => this.ac.abort(new Cut('client'));
+  private readonly offClientGone: () => void;
   private readonly offDrain: () => void;
 
   constructor(readonly gw: Gateway, readonly req: FastifyRequest, readonly reply: FastifyReply, readonly input: AttemptInput) {
@@ -82,13 +83,14 @@ export class Attempt {
     const masking = maskingFor(gw.registry.provider(this.member.providerId) ?? this.member.provider);
     this.mask = masking.mask;
     this.keyNeedle = masking.needle(this.key?.apiKey ?? this.member.provider.apiKey);
-    if (input.clientGone.aborted) this.ac.abort(new Cut('client')); // (gone while the request waited)
-    else input.clientGone.addEventListener('abort', this.onClientGone, { once: true });
+    // (at once when the client went away while the request waited)
+    this.offClientGone = input.clientGone.onAbort(() => this.ac.abort(new Cut('client')));
     this.offDrain = gw.lifecycle.onExpire(() => this.ac.abort(new Cut('drain')));
   }
 
-  get signal(): AbortSignal {
-    return this.ac.signal;
+  /** This attempt's cancellation (its reason a Cut), as undici's `signal`. */
+  get signal(): Cancel {
+    return this.ac;
   }
 
   /** Cuts the upstream call after `ms` (one deadline at a time). */
@@ -122,7 +124,7 @@ export class Attempt {
 
   close(): void {
     this.disarm();
-    this.input.clientGone.removeEventListener('abort', this.onClientGone);
+    this.offClientGone();
     this.offDrain();
   }
 
@@ -193,10 +195,10 @@ export class Attempt {
         method: 'POST',
         headers,
         body: payload,
-        signal: this.ac.signal,
+        signal: this.ac,
       });
     } catch (err) {
-      return transportOutcome(err, this.ac.signal);
+      return transportOutcome(err, this.ac);
     }
 
     try {
@@ -211,7 +213,7 @@ export class Attempt {
       return serveAnswer(this, status, text, contentType);
     } catch (err) {
       if (err instanceof OwnFault) return refusal(err, true, member);
-      return transportOutcome(err, this.ac.signal);
+      return transportOutcome(err, this.ac);
     } finally {
       if (!res.body.destroyed) res.body.destroy();
     }

@@ -1,3 +1,4 @@
+import type { CancelState } from './cancel.js';
 import type { Format } from '../protocol/formats.js';
 import type { LiveMember } from '../routing/registry.js';
 import { ConversionError } from '../protocol/convert/errors.js';
@@ -73,7 +74,7 @@ export class Cut extends Error {
 }
 
 /** The Cut behind an abort, if the gateway made it. */
-export function cutOf(err: unknown, signal: AbortSignal): Cut | null {
+export function cutOf(err: unknown, signal: CancelState): Cut | null {
   return signal.aborted && signal.reason instanceof Cut ? signal.reason : err instanceof Cut ? err : null;
 }
 
@@ -89,7 +90,7 @@ export function fail(status: number, message: string): Outcome {
 }
 
 /** An upstream call that threw before the answer was served: the gateway's cut, or a transport error. */
-export function transportOutcome(err: unknown, signal: AbortSignal): Outcome {
+export function transportOutcome(err: unknown, signal: CancelState): Outcome {
   const cut = cutOf(err, signal);
   if (cut) {
     if (cut.reason === 'client') return { kind: 'aborted' };

@@ -15,6 +15,7 @@ import { ClientBody } from '../protocol/client-body.js';
 import { Attempt, capBody, type AttemptInput } from './attempt.js';
 import { affinityResult, conversationOf } from '../routing/affinity.js';
 import { Downstream } from './downstream.js';
+import { Cancel } from './cancel.js';
 import { maskFailure, RESTARTING, type Failure, type Outcome } from './outcome.js';
 import { routeHeaders, sendError, sendFailure, sendRefusal, sendTooLong } from './reply.js';
 
@@ -72,7 +73,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   let down: Downstream | null = null;
   reply.header('x-gateway-affinity', 'none'); // (until a conversation's member is chosen)
   // The client going away aborts whatever upstream call is running (listened for before any wait).
-  const clientGone = new AbortController();
+  const clientGone = new Cancel();
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) clientGone.abort();
   });
@@ -182,7 +183,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   let overflow: { member: LiveMember; failure: Failure } | null = null;
   const overflowed = new Set<number>();
   for (;;) {
-    if (clientGone.signal.aborted) {
+    if (clientGone.aborted) {
       rec.status = 499;
       return;
     }
@@ -208,7 +209,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
       rec.affinity = affinityResult(remembered, member.id);
       reply.header('x-gateway-affinity', rec.affinity);
     }
-    const input: AttemptInput = { client, body: read, member, stream, clientGone: clientGone.signal, rec, started, probe, down, dropAllThinking: false };
+    const input: AttemptInput = { client, body: read, member, stream, clientGone, rec, started, probe, down, dropAllThinking: false };
     let outcome: Outcome;
     let att = new Attempt(gw, req, reply, input);
     try {
@@ -268,7 +269,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     last = { member, failure };
     req.log.warn({ pool, provider: member.provider.name, model: member.model, status: failure.status, reason: failure.message }, 'upstream attempt failed; moving on');
   }
-  if (clientGone.signal.aborted) {
+  if (clientGone.aborted) {
     rec.status = 499;
     return;
   }
