@@ -4,7 +4,7 @@ import { openDb, type Db } from './store/db.js';
 import { Repo } from './store/repo.js';
 import { Registry, type CooldownUpdate, type LiveKey, type Probe } from './routing/registry.js';
 import { UpstreamPool } from './upstream/client.js';
-import { Cluster, type ClusterEvent } from './cluster/redis.js';
+import type { Cluster, ClusterEvent } from './cluster/redis.js';
 import { KyselyBackgroundWriter, SqliteBackgroundWriter, type BackgroundWriter } from './store/background-writer.js';
 import { Telemetry } from './telemetry/index.js';
 import { AccessKeyRepo } from './store/access-keys.js';
@@ -87,6 +87,8 @@ export class Gateway {
     if (config.redisUrl) {
       // On every (re)connect the cluster sends what waited for Redis, then hands over the cooldowns
       // and resets the other replicas recorded meanwhile (as events), then says so here.
+      // (loaded only here: a single replica never holds the Redis client in memory)
+      const { Cluster } = await import('./cluster/redis.js');
       gw.cluster = await Cluster.connect(config.redisUrl, config.redisKeyPrefix, log, (e) => gw.onClusterEvent(e), () => {
         log.info('sharing cooldowns and rotation with other replicas through Redis');
       });

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Kysely, Migrator, SqliteDialect, PostgresDialect, type MigrationProvider } from 'kysely';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import type { Database } from './schema.js';
 import { migrations, type Dialect } from './migrations.js';
 
@@ -16,9 +15,6 @@ export interface Db {
   close(): Promise<void>;
 }
 
-// 64-bit integers (our ms timestamps) come back from pg as strings by default.
-pg.types.setTypeParser(20, (v) => Number(v));
-
 /** Opens SQLite under dataDir, or PostgreSQL when databaseUrl is set, and runs the migrations. */
 export async function openDb(opts: { dataDir: string; databaseUrl: string | null; onIdleError?: (err: Error) => void }): Promise<Db> {
   let kysely: Kysely<Database>;
@@ -27,6 +23,10 @@ export async function openDb(opts: { dataDir: string; databaseUrl: string | null
   let file: string | null = null;
   if (opts.databaseUrl) {
     dialect = 'postgres';
+    // (loaded only here: a gateway on SQLite never holds the PostgreSQL driver in memory)
+    const pg = (await import('pg')).default;
+    // 64-bit integers (our ms timestamps) come back from pg as strings by default.
+    pg.types.setTypeParser(20, (v) => Number(v));
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
     // An idle connection the server ends (a PostgreSQL restart, a failover, an admin's
     // pg_terminate_backend) is reported here; unheard, it would end the process. The pool opens a
