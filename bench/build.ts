@@ -16,8 +16,8 @@ import { BENCH_DIR, ROOT } from './procs.js';
 
 export const BUILD_DIR = path.join(BENCH_DIR, '.build');
 
-/** The bench programs that run as child processes. */
-const CHILDREN = ['upstream-server.ts', 'minimal-proxy.ts', 'gateway-server.ts'];
+/** The bench programs that run as child processes (and the module the two relays share). */
+const CHILDREN = ['upstream-server.ts', 'minimal-proxy.ts', 'gateway-server.ts', 'relay-probes.ts'];
 
 function walk(dir: string, out: string[] = []): string[] {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {

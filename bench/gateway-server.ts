@@ -5,9 +5,13 @@
  * LOG_LEVEL (default warn). Any other gateway setting is NOT inherited from the caller's
  * environment (no DATABASE_URL / REDIS_URL surprises): the bench measures the SQLite default.
  *
- * IPC: sends {type:'ready', url}; answers {cmd:'cpu'} with process.cpuUsage();
- * {cmd:'profile-start'} / {cmd:'profile-stop', file} run the V8 sampling profiler in-process and
- * write a .cpuprofile whose TypeScript frames are mapped back to src/… lines (tsx source maps).
+ * IPC: sends {type:'ready', url}; answers the probes of relay-probes.ts ({cmd:'cpu'} with
+ * process.cpuUsage(), 'mem', 'eld-start' / 'eld-stop'); {cmd:'profile-start'} / {cmd:'profile-stop', file}
+ * run the V8 sampling profiler in-process and write a .cpuprofile whose TypeScript frames are mapped
+ * back to src/… lines (tsx source maps); {cmd:'affinity-fill', pool, prefix, n, memberIds} remembers
+ * n conversations (`<prefix><i>`, i < n) through the gateway's own gw.affinity.set, as n served turns
+ * would (the scale lane), and answers with the table's size afterwards (it is bounded: least recently
+ * used entries go first).
  */
 import { findSourceMap, SourceMap } from 'node:module';
 import { Session } from 'node:inspector/promises';
@@ -17,6 +21,7 @@ import path from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startGateway, type RunningGateway } from '../src/start.js';
+import { answerProbe } from './relay-probes.js';
 
 /** The repo root (this file runs from bench/ under tsx, or from bench/.build/bench/ compiled). */
 const ROOT = (() => {
@@ -98,9 +103,29 @@ async function profileStop(file: string): Promise<string> {
   return file;
 }
 
-process.on('message', (m: { cmd?: string; id?: number; file?: string; intervalUs?: number }) => {
+interface Command { cmd?: string; id?: number; file?: string; intervalUs?: number; pool?: string; prefix?: string; n?: number; memberIds?: number[] }
+
+/** Remembers `n` conversations as served turns would (gw.affinity.set); returns the table's size. */
+function affinityFill(m: Command): { size: number; ms: number } {
+  if (!running) throw new Error('gateway not running');
+  const ids = m.memberIds ?? [];
+  if (ids.length === 0) throw new Error('no member ids');
+  const t0 = performance.now();
+  const affinity = running.gateway.affinity;
+  for (let i = 0; i < (m.n ?? 0); i++) affinity.set(m.pool ?? 'normal', `${m.prefix ?? 'bench-conv-'}${i}`, ids[i % ids.length]);
+  return { size: affinity.table.size, ms: performance.now() - t0 };
+}
+
+process.on('message', (m: Command) => {
   const reply = (data: object) => process.send?.({ id: m.id, ...data });
-  if (m?.cmd === 'cpu') return reply({ type: 'cpu', usage: process.cpuUsage() });
+  if (answerProbe(m)) return;
+  if (m?.cmd === 'affinity-fill') {
+    try {
+      return reply({ type: 'ok', ...affinityFill(m) });
+    } catch (e) {
+      return reply({ type: 'error', message: String(e) });
+    }
+  }
   if (m?.cmd === 'profile-start') {
     profileStart(m.intervalUs ?? 200).then(() => reply({ type: 'ok' }), (e) => reply({ type: 'error', message: String(e) }));
   }

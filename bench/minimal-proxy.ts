@@ -2,11 +2,13 @@
  * The floor for a Node relay: read the body, JSON.parse it, set the model, undici.request() to the
  * stand-in over a keep-alive Agent, pipe the answer back. No routing, no checks, no SSE parsing,
  * no timeouts, no logging.
- * Run in its own process by bench/run.ts (UPSTREAM_URL, PROXY_MODEL in env; reports its URL over IPC).
+ * Run in its own process by bench/run.ts (UPSTREAM_URL, PROXY_MODEL in env; reports its URL over IPC;
+ * answers the measurement probes of relay-probes.ts: cpu, mem, eld-start / eld-stop).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
+import { answerProbe } from './relay-probes.js';
 
 const upstream = process.env.UPSTREAM_URL!;
 const model = process.env.PROXY_MODEL ?? 'bench-model';
@@ -39,8 +41,6 @@ async function relay(raw: Buffer, path: string, res: http.ServerResponse): Promi
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => process.send?.({ type: 'ready', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
 
-// bench plumbing: CPU accounting over IPC, exit with the parent
-process.on('message', (m: { cmd?: string; id?: number }) => {
-  if (m?.cmd === 'cpu') process.send?.({ type: 'cpu', id: m.id, usage: process.cpuUsage() });
-});
+// bench plumbing: CPU / memory / event-loop probes over IPC, exit with the parent
+process.on('message', (m: { cmd?: string; id?: number }) => void answerProbe(m));
 for (const ev of ['disconnect', 'SIGTERM', 'SIGINT'] as const) process.on(ev, () => process.exit(0));

@@ -13,6 +13,12 @@
  * tick; `tick` yields to the event loop between events so each event tends to leave in its own
  * TCP segment), UPSTREAM_MODEL (model name echoed in answers).
  *
+ * Slow streams (the open-streams lane): a streamed request whose body holds the text
+ * `bench-slow-stream:<N>` (anywhere, e.g. in the user message, which every relay passes on) gets
+ * its start frames and a first text delta at once (a relay may hold the answer back until the first
+ * content), then one more delta a second for N seconds, then the closing frames (`message_stop` /
+ * `[DONE]`): a well-formed stream that stays open N seconds.
+ *
  * Reports {type:'ready', url} over IPC; answers {cmd:'cpu'} with process.cpuUsage().
  */
 import http from 'node:http';
@@ -74,6 +80,7 @@ const ANTHROPIC_JSON_HEADERS = JSON_HEADERS(ANTHROPIC_JSON.length);
 const OPENAI_JSON_HEADERS = JSON_HEADERS(OPENAI_JSON.length);
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': 'req_bench' };
 const STREAM_MARK = b('"stream":true');
+const SLOW_MARK = b('bench-slow-stream:');
 const NOT_FOUND = b('{"error":{"message":"not found"}}');
 
 // ---- server --------------------------------------------------------------------------------
@@ -95,6 +102,37 @@ function writeStream(res: http.ServerResponse, frames: Buffer[]): void {
   next();
 }
 
+/** The N of a `bench-slow-stream:<N>` marker in the body, or 0. */
+function slowSeconds(body: Buffer): number {
+  const i = body.indexOf(SLOW_MARK);
+  if (i === -1) return 0;
+  let n = 0;
+  for (let j = i + SLOW_MARK.length; j < body.length && body[j] >= 48 && body[j] <= 57; j++) n = n * 10 + (body[j] - 48);
+  return Math.min(n, 3600);
+}
+
+/** A stream that stays open: start frames and a delta now, one delta a second for `seconds`, then the end frames. */
+function writeSlowStream(res: http.ServerResponse, openai: boolean, seconds: number): void {
+  const frames = openai ? OPENAI_SSE : ANTHROPIC_SSE;
+  // the precomputed stream's head (before the first delta), one delta, and its tail (after the last)
+  const head = openai ? frames.slice(0, 1) : frames.slice(0, 2);
+  const delta = frames[head.length];
+  const tail = frames.slice(-3); // block stop, message_delta, message_stop | finish, usage, [DONE]
+  res.writeHead(200, SSE_HEADERS);
+  for (const f of head) res.write(f);
+  res.write(delta);
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed) return void clearInterval(timer);
+    res.write(delta);
+    if (++sent < seconds) return;
+    clearInterval(timer);
+    for (const f of tail) res.write(f);
+    res.end();
+  }, 1000);
+  res.on('close', () => clearInterval(timer));
+}
+
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
@@ -109,7 +147,11 @@ const server = http.createServer((req, res) => {
     const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     // JSON.stringify writes `"stream":true` without spaces; the bench bodies do too.
     const stream = body.lastIndexOf(STREAM_MARK) !== -1;
-    if (stream) return writeStream(res, openai ? OPENAI_SSE : ANTHROPIC_SSE);
+    if (stream) {
+      const slow = slowSeconds(body);
+      if (slow > 0) return writeSlowStream(res, openai, slow);
+      return writeStream(res, openai ? OPENAI_SSE : ANTHROPIC_SSE);
+    }
     res.writeHead(200, openai ? OPENAI_JSON_HEADERS : ANTHROPIC_JSON_HEADERS);
     res.end(openai ? OPENAI_JSON : ANTHROPIC_JSON);
   });
