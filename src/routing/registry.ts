@@ -1,6 +1,6 @@
 import type { Provider, Member, ProviderKey } from '../store/repo.js';
 import { POOL_NAMES, type PoolName } from './pools.js';
-import { Rotation, pickByTicket } from './rotation.js';
+import { Rotation, groupByProvider, pickByTicket, type ProviderGroup } from './rotation.js';
 import { isProbeable, type CooldownKind } from './cooldown.js';
 import { keyCooling, keysCoolingUntil, pickKey, soonestKey } from './keys.js';
 import { maskedForm } from '../secrets/redact.js';
@@ -85,6 +85,8 @@ export class Registry {
   private providersById = new Map<number, Provider>();
   private membersById = new Map<number, LiveMember>();
   private byPool: Record<PoolName, LiveMember[]> = { tool: [], normal: [], advanced: [] };
+  /** The same members grouped by provider, in provider-id order (the rotation's first level). */
+  private groups: Record<PoolName, ProviderGroup<LiveMember>[]> = { tool: [], normal: [], advanced: [] };
   private readonly rotations: Record<PoolName, Rotation> = {
     tool: new Rotation(),
     normal: new Rotation(),
@@ -190,6 +192,7 @@ export class Registry {
     }
     for (const id of this.resets.keys()) if (!this.membersById.has(id)) this.resets.delete(id);
     this.byPool = byPool;
+    this.groups = { tool: groupByProvider(byPool.tool), normal: groupByProvider(byPool.normal), advanced: groupByProvider(byPool.advanced) };
   }
 
   /**
@@ -340,14 +343,10 @@ export class Registry {
    * the ticket decides instead of this replica's own rotation.
    */
   next(pool: PoolName, now: number, exclude: ReadonlySet<number>, accept?: (m: LiveMember) => boolean, ticket?: number | null): LiveMember | null {
-    const ready: LiveMember[] = [];
-    for (const m of this.byPool[pool]) {
-      if (exclude.has(m.id) || this.state(m, now) !== 'ready') continue;
-      if (accept && !accept(m)) continue;
-      ready.push(m);
-    }
-    if (ticket !== undefined && ticket !== null) return pickByTicket(ready, ticket);
-    return this.rotations[pool].pick(ready);
+    const usable = (m: LiveMember) => !exclude.has(m.id) && this.state(m, now) === 'ready' && (!accept || accept(m));
+    if (ticket !== undefined && ticket !== null) return pickByTicket(this.byPool[pool].filter(usable), ticket);
+    // (visits providers in turn until one has a usable member: the cost does not grow with the pool)
+    return this.rotations[pool].pickFrom(this.groups[pool], usable);
   }
 
   /** Some ready member that `accept` takes, without moving the rotation (side calls such as count_tokens). */

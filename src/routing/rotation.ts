@@ -41,6 +41,29 @@ export class Rotation {
     return best;
   }
 
+  /**
+   * The same choice as `pick` over the members of `groups` that `usable` takes, visiting providers
+   * in their turn and stopping at the first with a usable member: the cost is that of one
+   * provider's members, however many providers the pool holds. `groups`: by provider id, ascending.
+   */
+  pickFrom<T extends RotationCandidate>(groups: readonly ProviderGroup<T>[], usable: (c: T) => boolean): T | null {
+    const n = groups.length;
+    if (n === 0) return null;
+    const last = this.lastProviderId;
+    let start = 0;
+    if (last !== null) {
+      while (start < n && groups[start]!.providerId <= last) start++;
+      if (start === n) start = 0;
+    }
+    const ready: T[] = [];
+    for (let k = 0; k < n; k++) {
+      const g = groups[(start + k) % n]!;
+      for (const c of g.members) if (usable(c)) ready.push(c);
+      if (ready.length > 0) return this.pick(ready);
+    }
+    return null;
+  }
+
   /** Forgets a member's weighted position (it was removed). */
   forget(memberId: number): void {
     this.current.delete(memberId);
@@ -56,6 +79,23 @@ export class Rotation {
     }
     return next === Infinity ? lowest : next;
   }
+}
+
+/** One provider's members in a pool. */
+export interface ProviderGroup<T> {
+  providerId: number;
+  members: T[];
+}
+
+/** Members sorted by provider id → one group per provider, in that order. */
+export function groupByProvider<T extends RotationCandidate>(sorted: readonly T[]): ProviderGroup<T>[] {
+  const out: ProviderGroup<T>[] = [];
+  for (const m of sorted) {
+    const g = out[out.length - 1];
+    if (g && g.providerId === m.providerId) g.members.push(m);
+    else out.push({ providerId: m.providerId, members: [m] });
+  }
+  return out;
 }
 
 /**

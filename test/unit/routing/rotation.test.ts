@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Rotation, pickByTicket, smoothSequence, type RotationCandidate } from '../../../src/routing/rotation.js';
+import fc from 'fast-check';
+import { Rotation, groupByProvider, pickByTicket, smoothSequence, type RotationCandidate } from '../../../src/routing/rotation.js';
 
 const m = (id: number, providerId: number, weight = 1): RotationCandidate => ({ id, providerId, weight });
 
@@ -84,4 +85,34 @@ describe('ticket rotation (shared between replicas)', () => {
     expect(picks).toEqual([1, 3, 1, 3]);
   });
   it('nothing ready: null', () => expect(pickByTicket([], 5)).toBeNull());
+});
+
+describe('pickFrom: the rotation over provider groups, visiting only what it needs', () => {
+  it('property: chooses exactly what pick() chooses over the flat list of usable members', () => {
+    const member = fc.record({ providerId: fc.integer({ min: 1, max: 6 }), weight: fc.integer({ min: 0, max: 4 }) });
+    fc.assert(
+      fc.property(fc.array(member, { minLength: 0, maxLength: 14 }), fc.array(fc.array(fc.boolean(), { minLength: 14, maxLength: 14 }), { minLength: 1, maxLength: 30 }), (specs, rounds) => {
+        const members = specs.map((s, i) => ({ id: i + 1, ...s })).sort((a, b) => a.providerId - b.providerId || a.id - b.id);
+        const groups = groupByProvider(members);
+        const flat = new Rotation();
+        const grouped = new Rotation();
+        for (const up of rounds) {
+          const usable = (m: { id: number }) => up[m.id - 1]!;
+          const a = flat.pick(members.filter(usable));
+          const b = grouped.pickFrom(groups, usable);
+          expect(b?.id ?? null).toBe(a?.id ?? null);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('asks about one provider\'s members when its first is usable, however many providers there are', () => {
+    const members = Array.from({ length: 500 }, (_, i) => ({ id: i + 1, providerId: Math.floor(i / 10) + 1, weight: 1 }));
+    const groups = groupByProvider(members);
+    const r = new Rotation();
+    let asked = 0;
+    for (let i = 0; i < 100; i++) r.pickFrom(groups, () => (asked++, true));
+    expect(asked).toBe(100 * 10);
+  });
 });
