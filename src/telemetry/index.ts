@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, RequestLogsTable } from '../store/schema.js';
 import type { BackgroundWriter, LogRow } from '../store/background-writer.js';
 import type { Registry } from '../routing/registry.js';
 import type { PoolName } from '../routing/pools.js';
@@ -15,6 +15,8 @@ const FLUSH_MS = 500;
 const FLUSH_ROWS = 200;
 const MAX_BUFFER = 20_000;
 const PRUNE_MS = 60_000;
+/** Rows read at a time when the last 24 hours of stats are rebuilt at start. */
+const REBUILD_PAGE = 5_000;
 
 /**
  * Where finished requests go: the in-memory stats, the Prometheus metrics and the request log.
@@ -57,14 +59,30 @@ export class Telemetry {
     return t;
   }
 
-  /** Refills the dashboard's last 24 hours from the request log. */
+  /**
+   * Refills the dashboard's last 24 hours from the request log, a page of rows at a time (a busy
+   * day is hundreds of thousands of rows: read at once, they would grow the heap for good).
+   */
   private async rebuildStats(): Promise<void> {
     const since = Date.now() - 24 * 3600 * 1000;
-    const rows = await this.db
-      .selectFrom('request_logs')
-      .select(['ts', 'pool', 'provider_id', 'provider_name', 'upstream_model', 'status', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'key_id', 'key_name', 'cost_usd', 'cache_savings_usd'])
-      .where('ts', '>=', since)
-      .execute();
+    let after = 0;
+    for (;;) {
+      const rows = await this.db
+        .selectFrom('request_logs')
+        .select(['id', 'ts', 'pool', 'provider_id', 'provider_name', 'upstream_model', 'status', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'key_id', 'key_name', 'cost_usd', 'cache_savings_usd'])
+        .where('ts', '>=', since)
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(REBUILD_PAGE)
+        .execute();
+      if (rows.length === 0) return;
+      after = Number(rows[rows.length - 1]!.id);
+      this.addStoredRows(rows);
+      if (rows.length < REBUILD_PAGE) return;
+    }
+  }
+
+  private addStoredRows(rows: Pick<Selectable<RequestLogsTable>, 'ts' | 'pool' | 'provider_id' | 'provider_name' | 'upstream_model' | 'status' | 'latency_ms' | 'ttft_ms' | 'input_tokens' | 'output_tokens' | 'cache_read_tokens' | 'cache_creation_tokens' | 'key_id' | 'key_name' | 'cost_usd' | 'cache_savings_usd'>[]): void {
     for (const r of rows) {
       this.stats.record({
         ts: Number(r.ts),

@@ -198,6 +198,24 @@ describe('stats', () => {
     gw = await startTestGateway({}, dir);
     expect((await gw.admin('GET', '/admin/stats?window=1h')).body.totals.requests).toBe(2);
   });
+
+  it('a day of many rows is rebuilt page by page, every row counted, older ones left out', async () => {
+    const dir = gw.dataDir;
+    await gw.close();
+    // 12,345 rows in the last hour (several pages of 5,000) and 1,000 from two days ago
+    const db = new Database(path.join(dir, 'gateway.db'));
+    const ins = db.prepare("INSERT INTO request_logs (ts, entry_format, requested_model, pool, status, latency_ms, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, stream, attempts) VALUES (?, 'anthropic', 'sonnet', 'normal', 200, 10, 1, 2, 0, 0, 0, '[]')");
+    const now = Date.now();
+    db.transaction(() => {
+      for (let i = 0; i < 1000; i++) ins.run(now - 48 * 3600_000 + i);
+      for (let i = 0; i < 12_345; i++) ins.run(now - 30 * 60_000 + i);
+    })();
+    db.close();
+    gw = await startTestGateway({}, dir);
+    const day = (await gw.admin('GET', '/admin/stats?window=24h')).body;
+    expect(day.totals.requests).toBe(12_345);
+    expect(day.totals.outputTokens).toBe(2 * 12_345);
+  });
 });
 
 describe('metrics', () => {
