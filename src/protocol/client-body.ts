@@ -55,9 +55,19 @@ export class ClientBody {
     return ClientBody.read(Buffer.from(JSON.stringify(value), 'utf8'));
   }
 
-  /** The exact body (its UTF-8 parse, made once; the view itself when the body is ASCII). */
+  /**
+   * The exact body (made once; the view itself when the body is ASCII). Built from the view when
+   * the text holds no `\u00XX` escape: every string (and key) with a character ≥ 0x80 is re-read
+   * as UTF-8, the rest of the tree shared with the view (nothing mutates either) — a few times
+   * cheaper than decoding and parsing again. An escape like `\u00e9` parses to the same
+   * character as a raw byte 0xE9 would, so with one anywhere the body is parsed again from UTF-8.
+   */
   exact(): Record<string, unknown> {
-    if (this.exactBody === null) this.exactBody = JSON.parse(this.raw.toString('utf8')) as Record<string, unknown>;
+    if (this.exactBody === null) {
+      this.exactBody = this.raw.includes(ESCAPE_00)
+        ? (JSON.parse(this.raw.toString('utf8')) as Record<string, unknown>)
+        : (utf8Strings(this.view) as Record<string, unknown>);
+    }
     return this.exactBody;
   }
 
@@ -82,6 +92,45 @@ export class ClientBody {
     if (this.raw.length <= max) return this.raw.toString('utf8');
     return `${this.raw.toString('utf8', 0, max)}… [${this.raw.length - max} more bytes]`;
   }
+}
+
+const ESCAPE_00 = Buffer.from('\\u00', 'latin1');
+/** A character that stands for a byte ≥ 0x80 in a latin1 reading. */
+const HIGH = /[\u0080-\u00ff]/;
+
+/** `v` with every string and key holding such characters re-read as UTF-8; unchanged parts shared. */
+function utf8Strings(v: unknown): unknown {
+  if (typeof v === 'string') return HIGH.test(v) ? Buffer.from(v, 'latin1').toString('utf8') : v;
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const x = utf8Strings(v[i]);
+      if (x !== v[i]) (out ??= v.slice())[i] = x;
+    }
+    return out ?? v;
+  }
+  const o = v as Record<string, unknown>;
+  let out: Record<string, unknown> | null = null;
+  const keys = Object.keys(o);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const x = utf8Strings(o[k]);
+    const nk = HIGH.test(k) ? Buffer.from(k, 'latin1').toString('utf8') : k;
+    if (out === null && (x !== o[k] || nk !== k)) {
+      // (rebuilt in the same key order from here on)
+      out = {};
+      for (let j = 0; j < i; j++) put(out, keys[j]!, o[keys[j]!]);
+    }
+    if (out !== null) put(out, nk, x);
+  }
+  return out ?? o;
+}
+
+/** An own property, as JSON.parse makes it (`__proto__` included). */
+function put(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
 }
 
 /**

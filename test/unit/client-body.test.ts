@@ -110,6 +110,43 @@ describe('ClientBody: read once for routing, forwarded as its bytes', () => {
   });
 });
 
+describe('exact(): the view with its non-ASCII strings re-read as UTF-8', () => {
+  /** JSON text with non-ASCII characters written raw, or (ensure_ascii style) as \\u escapes. */
+  const escaped = (text: string) => text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  it('property: equals the UTF-8 parse, raw text, escaped text, or both in one body; keys too', () => {
+    const str = fc.string({ unit: 'binary', maxLength: 12 });
+    const tree = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, str, fc.integer(), fc.constant(null), fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(str, tie('node'), { maxKeys: 4 })),
+    })).node;
+    fc.assert(
+      fc.property(tree, tree, fc.constantFrom('raw', 'escaped', 'mixed'), (a, b, how) => {
+        const ta = JSON.stringify({ a });
+        const tb = JSON.stringify({ b });
+        const text = how === 'raw' ? JSON.stringify({ model: 'm', a, b }) : how === 'escaped' ? escaped(JSON.stringify({ model: 'm', a, b })) : `{"model":"m","a":${ta.slice(5, -1)},"b":${escaped(tb).slice(5, -1)}}`;
+        const body = read(text);
+        expect(body.exact()).toEqual(JSON.parse(Buffer.from(text, 'utf8').toString('utf8')));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('shares every part of the view that holds no non-ASCII text', () => {
+    const tools = [{ name: 'Read', input_schema: { type: 'object' } }];
+    const b = read(JSON.stringify({ model: 'm', tools, messages: [{ role: 'user', content: '你好' }] }));
+    const exact = b.exact();
+    expect(exact.tools).toBe(b.view.tools);
+    expect((exact.messages as { content: string }[])[0].content).toBe('你好');
+  });
+
+  it('a "__proto__" key stays an own property, as JSON.parse makes it', () => {
+    const text = '{"model":"m","x":{"__proto__":{"polluted":"是"},"k":"值"}}';
+    const exact = read(text).exact();
+    expect(exact).toEqual(JSON.parse(text));
+    expect(Object.keys(exact.x as object)).toEqual(['__proto__', 'k']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
 describe('onlyModelChanged: the same-format preparation changed nothing but the model', () => {
   const view = { model: 'a', messages: [1], stream: true };
   it.each([
