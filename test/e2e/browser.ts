@@ -34,14 +34,14 @@ export function watchProblems(page: Page, problems: string[]): void {
 }
 
 /**
- * A desktop page (1280 wide) in a fresh context, light scheme, 10 s default timeout, its errors
- * collected into `problems`; `clipboardOrigin` grants clipboard access there.
+ * A desktop page (1280 wide) in a fresh context, light scheme, 20 s default timeout (a whole
+ * `npm test` on two busy cores once took over 10 s for one save), its errors collected into `problems`; `clipboardOrigin` grants clipboard access there.
  */
 export async function desktopPage(browser: Browser, problems: string[], opts: { locale: string; height?: number; clipboardOrigin?: string }): Promise<{ ctx: BrowserContext; page: Page }> {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: opts.height ?? 820 }, locale: opts.locale, colorScheme: 'light' });
   if (opts.clipboardOrigin) await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: opts.clipboardOrigin });
   const page = await ctx.newPage();
-  page.setDefaultTimeout(10_000);
+  page.setDefaultTimeout(20_000);
   watchProblems(page, problems);
   return { ctx, page };
 }
