@@ -10,7 +10,7 @@ import { getConverter } from '../protocol/convert/index.js';
 import { parseRetryAfter } from '../routing/cooldown.js';
 import type { LiveKey, LiveMember, Probe } from '../routing/registry.js';
 import { zeroUsage, type RequestRecord, type Usage } from '../telemetry/record.js';
-import { buildUpstreamUrl } from '../upstream/url.js';
+import { upstreamTarget } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
 import { readBodyText } from '../upstream/read.js';
 import { keyNeedle, keysMasker } from '../secrets/redact.js';
@@ -174,7 +174,7 @@ export class Attempt {
       return refusal(err instanceof OwnFault ? err : new OwnFault(err), false, member);
     }
 
-    const url = buildUpstreamUrl(provider.baseUrl, this.upstream.chatPath);
+    const url = upstreamTarget(provider.baseUrl, this.upstream.chatPath);
     const anthropicBeta = req.headers['anthropic-beta'];
     const anthropicVersion = req.headers['anthropic-version'];
     const fromAnthropic = a.client === 'anthropic'; // (its version and beta headers travel on)
@@ -191,7 +191,7 @@ export class Attempt {
     try {
       res = await gw.upstreams.dispatcher(provider).request({
         origin: url.origin,
-        path: url.pathname + url.search,
+        path: url.path,
         method: 'POST',
         headers,
         body: payload,

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Gateway } from '../gateway.js';
 import { resolvePool } from '../routing/pools.js';
 import { ClientBody } from '../protocol/client-body.js';
-import { buildUpstreamUrl } from '../upstream/url.js';
+import { upstreamTarget } from '../upstream/url.js';
 import { upstreamHeaders } from '../upstream/client.js';
 import { estimateTokensFast } from '../protocol/tokens.js';
 import { isRefusal, type Admission } from '../access/guard.js';
@@ -45,13 +45,13 @@ export async function countTokens(gw: Gateway, req: FastifyRequest, reply: Fasti
 async function count(gw: Gateway, req: FastifyRequest, reply: FastifyReply, b: Record<string, unknown>, pool: PoolName, bytes: number): Promise<void> {
   const member = gw.registry.firstReady(pool, Date.now(), (m) => m.provider.format === 'anthropic');
   if (member) {
-    const url = buildUpstreamUrl(member.provider.baseUrl, '/messages/count_tokens');
+    const url = upstreamTarget(member.provider.baseUrl, '/messages/count_tokens');
     const version = req.headers['anthropic-version'];
     const beta = req.headers['anthropic-beta'];
     try {
       const res = await gw.upstreams.dispatcher(member.provider).request({
         origin: url.origin,
-        path: url.pathname + url.search,
+        path: url.path,
         method: 'POST',
         headers: upstreamHeaders(member.provider, {
           stream: false,

@@ -37,6 +37,29 @@ export function buildUpstreamUrl(baseUrl: string, apiPath: string): URL {
 }
 
 /** True when a string is an absolute http(s) URL. */
+/** Where an upstream request goes, as undici's `request` takes it. */
+export interface UpstreamTarget {
+  origin: string;
+  /** Path and query string. */
+  path: string;
+}
+
+const TARGETS = new Map<string, UpstreamTarget>();
+const TARGETS_MAX = 1000;
+
+/** `buildUpstreamUrl` as origin + path, remembered per base URL and path (it runs on every attempt). */
+export function upstreamTarget(baseUrl: string, apiPath: string): UpstreamTarget {
+  const key = `${baseUrl}\u0000${apiPath}`;
+  let t = TARGETS.get(key);
+  if (!t) {
+    const u = buildUpstreamUrl(baseUrl, apiPath);
+    t = { origin: u.origin, path: u.pathname + u.search };
+    if (TARGETS.size >= TARGETS_MAX) TARGETS.clear();
+    TARGETS.set(key, t);
+  }
+  return t;
+}
+
 export function isHttpUrl(value: string): boolean {
   try {
     const u = new URL(value);

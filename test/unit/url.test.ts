@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildUpstreamUrl, normalizeBaseUrl } from '../../src/upstream/url.js';
+import { buildUpstreamUrl, normalizeBaseUrl, upstreamTarget } from '../../src/upstream/url.js';
 
 describe('buildUpstreamUrl', () => {
   const table: [string, string, string][] = [
@@ -16,6 +16,11 @@ describe('buildUpstreamUrl', () => {
   ];
   for (const [base, p, expected] of table) {
     it(`${base} + ${p}`, () => expect(buildUpstreamUrl(base, p).toString()).toBe(expected));
+    it(`upstreamTarget: ${base} + ${p} as origin + path, remembered`, () => {
+      const t = upstreamTarget(base, p);
+      expect(t.origin + t.path).toBe(expected);
+      expect(upstreamTarget(base, p)).toBe(t);
+    });
   }
 });
 
