@@ -55,6 +55,12 @@ export class ClientBody {
     return ClientBody.read(Buffer.from(JSON.stringify(value), 'utf8'));
   }
 
+  private escape: boolean | null = null;
+  /** The text holds a `\u00` escape somewhere. */
+  private hasEscape(): boolean {
+    return (this.escape ??= this.raw.includes(ESCAPE_00));
+  }
+
   /**
    * The exact body (made once; the view itself when the body is ASCII). Built from the view when
    * the text holds no `\u00XX` escape: every string (and key) with a character ≥ 0x80 is re-read
@@ -64,16 +70,25 @@ export class ClientBody {
    */
   exact(): Record<string, unknown> {
     if (this.exactBody === null) {
-      this.exactBody = this.raw.includes(ESCAPE_00)
+      this.exactBody = this.hasEscape()
         ? (JSON.parse(this.raw.toString('utf8')) as Record<string, unknown>)
         : (utf8Strings(this.view) as Record<string, unknown>);
     }
     return this.exactBody;
   }
 
-  /** A string read from the view, as the client wrote it. */
+  /**
+   * The body to read names from (the model, the conversation id): the view — or, when the text
+   * holds a `\u00XX` escape (which the view cannot tell from a raw byte), the exact body. Pass
+   * its strings through `text()`.
+   */
+  get named(): Record<string, unknown> {
+    return this.ascii || !this.hasEscape() ? this.view : this.exact();
+  }
+
+  /** A string read from `named`, as the client wrote it. */
   text(s: string): string {
-    if (this.ascii) return s;
+    if (this.ascii || this.hasEscape()) return s; // (named is the exact body then)
     for (let i = 0; i < s.length; i++) {
       if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'latin1').toString('utf8');
     }

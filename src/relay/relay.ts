@@ -86,7 +86,8 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   if (typeof read === 'string') return refuse(400, read);
   // Routing reads the body's view (see protocol/client-body.ts); strings shown or compared go through read.text().
   const body = read.view;
-  const model = typeof body.model === 'string' ? read.text(body.model) : body.model;
+  const named = read.named;
+  const model = typeof named.model === 'string' ? read.text(named.model) : named.model;
   if (typeof model === 'string') rec.requestedModel = model;
   if (gw.telemetry.settings.logBodies) rec.requestBody = read.head(gw.telemetry.settings.logBodyMaxBytes);
   if (typeof model !== 'string' || model.trim() === '') {
@@ -161,7 +162,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
   }
 
   // A conversation keeps the member that served its last turn while that member is ready.
-  const conversation = conversationOf(req.headers, body, read);
+  const conversation = conversationOf(req.headers, read.named, read);
   rec.conversation = conversation;
   const sticky = conversation !== null && gw.poolAffinity(pool) === 'session';
   const remembered = sticky ? await gw.affinity.get(pool, conversation) : null;

@@ -51,6 +51,17 @@ describe('ClientBody: read once for routing, forwarded as its bytes', () => {
     expect(out.equals(Buffer.from(text.replace('"sonnet"', JSON.stringify('模型-x')), 'utf8'))).toBe(true);
   });
 
+  it('names (model, conversation) are exact even when raw UTF-8 and \\u00XX escapes are mixed', () => {
+    const text = '{"model":"caf\\u00e9-sonnet","metadata":{"user_id":"\\u00fcser"},"messages":[{"role":"user","content":"你好"}]}';
+    const b = read(text);
+    expect(b.ascii).toBe(false);
+    expect(b.text(b.named.model as string)).toBe('café-sonnet');
+    expect(b.text((b.named.metadata as { user_id: string }).user_id)).toBe('üser');
+    const plain = read('{"model":"café","messages":[]}');
+    expect(plain.named).toBe(plain.view);
+    expect(plain.text(plain.named.model as string)).toBe('café');
+  });
+
   it('refuses what is not a JSON object, with the reason', () => {
     const bad: [string, RegExp][] = [
       ['', /empty/],
@@ -102,7 +113,7 @@ describe('ClientBody: read once for routing, forwarded as its bytes', () => {
         const b = read(text);
         const exact = JSON.parse(Buffer.from(text, 'utf8').toString('utf8'));
         expect(b.exact()).toEqual(exact);
-        expect(b.text(b.view.model as string)).toBe(exact.model);
+        expect(b.text(b.named.model as string)).toBe(exact.model);
         expect(JSON.parse(b.withModel(next)!.toString('utf8'))).toEqual({ ...exact, model: next });
       }),
       { numRuns: 300 },
