@@ -37,7 +37,9 @@ class Agg {
   /** Requests with tokens but no price for their model (their cost is missing from `cost`). */
   unpriced = 0;
   lat = new Uint32Array(BINS);
-  ttft = new Uint32Array(BINS);
+  /** Made on the first streamed request (a non-streamed one has no time to first token): most aggregates of a
+   *  non-streaming workload never need it, and there is one aggregate per minute per key, provider and member. */
+  ttft: Uint32Array | null = null;
   ttftCount = 0;
 
   add(r: Pick<RequestRecord, 'status' | 'latencyMs' | 'ttftMs' | 'usage'>, cost: CostPico | null): void {
@@ -56,7 +58,7 @@ class Agg {
     this.cacheCreationTokens += r.usage.cacheCreationTokens;
     this.lat[bin(r.latencyMs)]++;
     if (r.ttftMs !== null && r.ttftMs !== undefined) {
-      this.ttft[bin(r.ttftMs)]++;
+      (this.ttft ??= new Uint32Array(BINS))[bin(r.ttftMs)]++;
       this.ttftCount++;
     }
   }
@@ -72,9 +74,10 @@ class Agg {
     this.cost += o.cost;
     this.cacheSavings += o.cacheSavings;
     this.unpriced += o.unpriced;
-    for (let i = 0; i < BINS; i++) {
-      this.lat[i] += o.lat[i];
-      this.ttft[i] += o.ttft[i];
+    for (let i = 0; i < BINS; i++) this.lat[i] += o.lat[i];
+    if (o.ttft) {
+      const t = (this.ttft ??= new Uint32Array(BINS));
+      for (let i = 0; i < BINS; i++) t[i] += o.ttft[i];
     }
     this.ttftCount += o.ttftCount;
   }
@@ -100,8 +103,8 @@ class Agg {
   }
 }
 
-function quantile(h: Uint32Array, n: number, q: number): number | null {
-  if (n === 0) return null;
+function quantile(h: Uint32Array | null, n: number, q: number): number | null {
+  if (n === 0 || h === null) return null;
   const target = Math.max(1, Math.ceil(q * n));
   let seen = 0;
   for (let i = 0; i < BINS; i++) {
