@@ -11,8 +11,8 @@ import { countTokens } from './relay/count-tokens.js';
 import { listModels } from './relay/models.js';
 import { registerAdmin } from './admin/routes.js';
 import { FieldError } from './admin/validate.js';
-import { jsonTooDeep, MAX_JSON_DEPTH } from './protocol/json-depth.js';
-import { ClientBody } from './protocol/client-body.js';
+import { jsonTooDeep } from './protocol/json-depth.js';
+import { ClientBody, TOO_DEEP } from './protocol/client-body.js';
 import { hostAllowed } from './access/host.js';
 import { isRefusal } from './access/guard.js';
 import type { AccessKey } from './access/keys.js';
@@ -149,11 +149,11 @@ export async function buildServer(gw: Gateway, logger: FastifyInstance['log']): 
     if (req.routeOptions.url?.startsWith('/v1/')) {
       const read = ClientBody.read(raw);
       // (CONTRACT "Bad input": the depth is checked on the text, before anything recursive sees it)
-      if (typeof read === 'string') return done(badBody(read, read.includes('nests') ? 'GW_JSON_TOO_DEEP' : 'GW_BAD_JSON'), undefined);
+      if (typeof read === 'string') return done(badBody(read, read === TOO_DEEP ? 'GW_JSON_TOO_DEEP' : 'GW_BAD_JSON'), undefined);
       return done(null, read);
     }
     const text = raw.toString('utf8');
-    if (jsonTooDeep(text)) return done(badBody(`request body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`, 'GW_JSON_TOO_DEEP'), undefined);
+    if (jsonTooDeep(text)) return done(badBody(TOO_DEEP, 'GW_JSON_TOO_DEEP'), undefined);
     try {
       done(null, JSON.parse(text));
     } catch (e) {

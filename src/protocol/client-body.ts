@@ -17,6 +17,9 @@
 import { isAscii } from 'node:buffer';
 import { scanJson, MAX_JSON_DEPTH } from './json-depth.js';
 
+/** The refusal of a body nested deeper than MAX_JSON_DEPTH (its own error code at the entry). */
+export const TOO_DEEP = `request body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`;
+
 export class ClientBody {
   private exactBody: Record<string, unknown> | null;
 
@@ -38,7 +41,7 @@ export class ClientBody {
     if (raw.length === 0) return 'request body is empty: expected a JSON object';
     const text = raw.toString('latin1');
     const scan = scanJson(text);
-    if (scan.tooDeep) return `request body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`;
+    if (scan.tooDeep) return TOO_DEEP;
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -47,6 +50,13 @@ export class ClientBody {
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'request body must be a JSON object';
     return new ClientBody(raw, value as Record<string, unknown>, isAscii(raw), scan.model);
+  }
+
+  /** Whatever the entry's parsers left in `req.body` (a ClientBody, raw bytes, or an object another parser made). */
+  static from(body: unknown): ClientBody | string {
+    if (body instanceof ClientBody) return body;
+    if (Buffer.isBuffer(body)) return ClientBody.read(body);
+    return ClientBody.of(body);
   }
 
   /** A body that came already parsed (another parser's work): serialised once, then read as any other. */

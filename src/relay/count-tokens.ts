@@ -19,7 +19,7 @@ const LOCAL_EXACT_MAX_BYTES = 2 * 1024 * 1024;
  * Never cools a member: many relays lack this endpoint, and that says nothing about chat.
  */
 export async function countTokens(gw: Gateway, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const read = req.body instanceof ClientBody ? req.body : Buffer.isBuffer(req.body) ? ClientBody.read(req.body) : ClientBody.of(req.body);
+  const read = ClientBody.from(req.body);
   if (typeof read === 'string') return sendError(reply, 'anthropic', 400, read);
   const b = read.exact(); // (counted and forwarded whole: the exact body)
   if (typeof b.model !== 'string' || b.model.trim() === '') return sendError(reply, 'anthropic', 400, 'model: required, a non-empty string');

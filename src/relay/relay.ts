@@ -82,7 +82,7 @@ async function serve(gw: Gateway, req: FastifyRequest, reply: FastifyReply, clie
     if (down?.opened) rec.status = status; // (the stream's head said 200; the log says what happened)
     sendError(reply, client, status, message, type, down);
   };
-  const read = parseBody(req.body);
+  const read = ClientBody.from(req.body);
   if (typeof read === 'string') return refuse(400, read);
   // Routing reads the body's view (see protocol/client-body.ts); strings shown or compared go through read.text().
   const body = read.view;
@@ -357,11 +357,4 @@ function coolMember(gw: Gateway, member: LiveMember, f: Failure, probed = false,
     gw.cool(m.id, { ...next, lastError });
   }
   return targets.map((m) => m.id);
-}
-
-/** The body, or the reason it is not a JSON object. */
-function parseBody(raw: unknown): ClientBody | string {
-  if (raw instanceof ClientBody) return raw;
-  if (Buffer.isBuffer(raw)) return ClientBody.read(raw);
-  return ClientBody.of(raw);
 }
