@@ -17,6 +17,8 @@ const MAX_BUFFER = 20_000;
 const PRUNE_MS = 60_000;
 /** Rows read at a time when the last 24 hours of stats are rebuilt at start. */
 const REBUILD_PAGE = 5_000;
+/** The log columns the stats are rebuilt from. */
+const STATS_COLUMNS = ['ts', 'pool', 'provider_id', 'provider_name', 'upstream_model', 'status', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'key_id', 'key_name', 'cost_usd', 'cache_savings_usd'] as const;
 
 /**
  * Where finished requests go: the in-memory stats, the Prometheus metrics and the request log.
@@ -69,7 +71,7 @@ export class Telemetry {
     for (;;) {
       const rows = await this.db
         .selectFrom('request_logs')
-        .select(['id', 'ts', 'pool', 'provider_id', 'provider_name', 'upstream_model', 'status', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'key_id', 'key_name', 'cost_usd', 'cache_savings_usd'])
+        .select(['id', ...STATS_COLUMNS])
         .where('ts', '>=', since)
         .where('id', '>', after)
         .orderBy('id')
@@ -82,7 +84,7 @@ export class Telemetry {
     }
   }
 
-  private addStoredRows(rows: Pick<Selectable<RequestLogsTable>, 'ts' | 'pool' | 'provider_id' | 'provider_name' | 'upstream_model' | 'status' | 'latency_ms' | 'ttft_ms' | 'input_tokens' | 'output_tokens' | 'cache_read_tokens' | 'cache_creation_tokens' | 'key_id' | 'key_name' | 'cost_usd' | 'cache_savings_usd'>[]): void {
+  private addStoredRows(rows: Pick<Selectable<RequestLogsTable>, (typeof STATS_COLUMNS)[number]>[]): void {
     for (const r of rows) {
       this.stats.record({
         ts: Number(r.ts),
